@@ -1,0 +1,5 @@
+import sys
+
+from perceptrl.cli import main
+
+sys.exit(main())
