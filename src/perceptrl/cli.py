@@ -17,6 +17,13 @@ from perceptrl.errors import PerceptrlError
 
 COMMAND_MODULES: list[str] = [
     # one line per feature package, e.g. "perceptrl.data.cli",
+    "perceptrl.data.cli",
+    "perceptrl.synth.cli",
+    "perceptrl.models.cli",
+    "perceptrl.eval.cli",
+    "perceptrl.train.cli",
+    "perceptrl.judge.cli",
+    "perceptrl.rewards.cli",
 ]
 
 

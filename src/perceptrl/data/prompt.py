@@ -19,7 +19,8 @@ PERCEPTION_R1_SUFFIX = (
 )
 
 PROMPT_TEMPLATES: dict[str, str] = {
-    "perception_r1": "{problem}\n" + PERCEPTION_R1_SUFFIX,
+    # braces doubled: templates go through str.format, and the suffix contains a literal "\boxed{}"
+    "perception_r1": "{problem}\n" + PERCEPTION_R1_SUFFIX.replace("{", "{{").replace("}", "}}"),
     "plain": "{problem}",
 }
 

@@ -1,0 +1,210 @@
+"""Reward scoring: the Perception-R1 reference way vs perceptrl's RewardRunner, same run.
+
+A batch of 1,024 chain-of-thought responses (128 prompts × 8 rollouts; correct and wrong
+answers in several LaTeX forms, some badly formatted, some repetitive) is scored with the
+``perception_r1`` preset minus the judge (0.9·accuracy + 0.1·format + repetition):
+
+* baseline — written the reference way: one process, one response after another; the answer
+  is read with the reference's regex (no DOTALL), then math-verify ``parse`` on gold and answer
+  and ``verify``, each with its default 5 s timeout;
+* ours — :class:`perceptrl.rewards.runner.RewardRunner` (workers, dedupe, 1 s item timeout,
+  10 s batch budget).
+
+Run twice: with 0% and with 1% pathological answers (``9**9**9**9``, 500 nested parentheses,
+``10^{10^{10^{10}}}``). Prints both times and ``rewards_speedup: X`` per run, and checks that
+both agree on every non-pathological response.
+
+    python benchmarks/rewards.py [--n-prompts 128] [--group 8] [--workers N] [--skip-baseline-1pct]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import time
+
+PATHOLOGICAL = ["9**9**9**9", "(" * 500 + "1" + ")" * 500, r"10^{10^{10^{10}}}"]
+
+# (gold, equivalent correct forms, wrong forms)
+_ANSWER_KINDS = [
+    lambda r: (str(n := r.randint(2, 99)), [str(n), f"{n}.0", f"{n}"], [str(n + r.randint(1, 9)), str(n - 1)]),
+    lambda r: (
+        rf"\frac{{{(a := r.randint(1, 9))}}}{{{(b := r.choice([2, 4, 5, 8]))}}}",
+        [rf"\frac{{{a}}}{{{b}}}", f"{a / b:g}", rf"\dfrac{{{a}}}{{{b}}}"],
+        [rf"\frac{{{b}}}{{{a + b}}}", f"{a / b + 1:g}"],
+    ),
+    lambda r: (
+        rf"{(k := r.randint(2, 9))}\sqrt{{{(s := r.choice([2, 3, 5]))}}}",
+        [rf"{k}\sqrt{{{s}}}", rf"\sqrt{{{k * k * s}}}"],
+        [str(k), rf"{k + 1}\sqrt{{{s}}}", rf"{k}\sqrt{{{s + 1}}}"],
+    ),
+    lambda r: (
+        rf"{(d := r.choice([30, 36, 40, 45, 50, 60, 72, 120]))}^\circ",
+        [rf"{d}^\circ", str(d), rf"{d}^{{\circ}}"],
+        [rf"{180 - d}^\circ", str(90 - d if d < 90 else d - 10)],
+    ),
+    lambda r: (
+        rf"{(p := r.choice([10, 20, 25, 40, 75]))}\%",
+        [rf"{p}\%", f"{p / 100:g}"],
+        [rf"{p + 5}\%", f"{p / 10:g}"],
+    ),
+    lambda r: (
+        rf"{(m := r.randint(2, 12))}\pi",
+        [rf"{m}\pi", rf"\pi \cdot {m}"],
+        [rf"{m + 2}\pi", f"{m * 3.14:g}"],
+    ),
+    lambda r: (
+        (L := r.choice("ABCD")),
+        [L, f"{L}. {r.randint(2, 40)}"],
+        [c for c in "ABCD" if c != L][:2],
+    ),
+    lambda r: (
+        f"{(x := r.randint(1, 9))}.{(y := r.randint(1, 9))}",
+        [f"{x}.{y}", f"{x}.{y}0"],
+        [f"{x}.{y + 1 if y < 9 else 1}", str(x)],
+    ),
+]
+
+_FACTS = [
+    "the number on the red circle = {a}",
+    "height of bar C = {b}",
+    "AB = {a}",
+    "angle ABC = {c}°",
+    "the segment DE is parallel to BC",
+    "the triangle is isosceles with AB = AC",
+]
+
+
+def _cot(r: random.Random, answer: str, style: str) -> str:
+    a, b, c = r.randint(2, 20), r.randint(2, 20), r.choice([30, 40, 60])
+    steps = []
+    for _ in range(r.randint(4, 9)):
+        fact = r.choice(_FACTS).format(a=a, b=b, c=c)
+        steps.append(
+            r.choice(
+                [
+                    f"From the figure, {fact}. ",
+                    f"Looking at the image, I notice that {fact}, which constrains the answer. ",
+                    f"Using this, $x = {a} + {b} = {a + b}$ and then $\\frac{{{a}}}{{{b}}}$ gives the ratio. ",
+                    f"By the angle sum, $180^\\circ - {c}^\\circ = {180 - c}^\\circ$. ",
+                    "Let me double-check the computation step by step before concluding. ",
+                ]
+            )
+        )
+    think = "".join(steps)
+    if style == "repetitive":
+        think += " ".join(["so the value stays the same and we repeat the same step again"] * 12)
+    if style == "strict":
+        return f"<think>\n{think}\n</think>\n<answer>\nThe answer is $\\boxed{{{answer}}}$\n</answer>"
+    if style == "multiline":
+        return f"<think>\n{think}\n</think>\n<answer>\nTherefore,\n\\boxed{{{answer}}}\n</answer>"
+    if style == "no_tags":
+        return f"{think}\nSo the final answer is \\boxed{{{answer}}}."
+    if style == "no_box":
+        return f"<think>{think}</think> <answer>{answer}</answer>"
+    return f"<think>\n{think}\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>"  # repetitive
+
+
+def make_batch(n_prompts: int = 128, group: int = 8, pathological: float = 0.0, seed: int = 0):
+    """``(completions, rows, is_pathological)`` for ``n_prompts × group`` rollouts."""
+    r = random.Random(seed)
+    completions, rows, bad = [], [], []
+    for p in range(n_prompts):
+        gold, right, wrong = _ANSWER_KINDS[p % len(_ANSWER_KINDS)](r)
+        row = {"id": f"p{seed}-{p}", "answer": gold, "problem": f"<image>Question {p}?"}
+        for _ in range(group):
+            ans = r.choice(right) if r.random() < 0.55 else r.choice(wrong)
+            style = r.choices(["strict", "multiline", "no_tags", "no_box", "repetitive"], [6, 2, 1, 1, 1])[0]
+            completions.append(_cot(r, ans, style))
+            rows.append(row)
+            bad.append(False)
+    n_bad = round(pathological * len(completions))
+    for k, i in enumerate(r.sample(range(len(completions)), n_bad)):
+        completions[i] = f"<think>\nLet me compute.\n</think>\n<answer>\n\\boxed{{{PATHOLOGICAL[k % 3]}}}\n</answer>"
+        bad[i] = True
+    return completions, rows, bad
+
+
+# ----------------------------------------------------------------------------- the reference way
+
+_REF_ANSWER = re.compile(r"<answer>(.*?)</answer>")  # the reference's regex: no re.DOTALL
+_REF_FORMAT = re.compile(r"<think>\n.*?\n</think>\n<answer>\n.*?\\boxed\{.*?\}.*?\n</answer>", re.DOTALL)
+
+
+def reference_scores(completions, rows) -> list[float]:
+    """Sequential, in-process; math-verify parse/verify per response with default timeouts."""
+    from math_verify import parse, verify
+
+    out = []
+    for c, row in zip(completions, rows):
+        m = _REF_ANSWER.search(c)
+        content = m.group(1) if m else c
+        gold = parse("$" + row["answer"] + "$")
+        acc = 1.0 if gold and verify(gold, parse(content)) else 0.0
+        fmt = 1.0 if _REF_FORMAT.fullmatch(c.strip()) else 0.0
+        words = c.lower().split()
+        rep = 0.0
+        if len(words) >= 20:
+            grams = [tuple(words[i : i + 20]) for i in range(len(words) - 19)]
+            rep = -2.0 * (1 - len(set(grams)) / len(grams))
+        out.append(0.9 * acc + 0.1 * fmt + rep)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n-prompts", type=int, default=128)
+    ap.add_argument("--group", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--skip-baseline-1pct", action="store_true", help="the 1%% baseline takes ~1 min")
+    args = ap.parse_args(argv)
+
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    from perceptrl.rewards.runner import RewardRunner
+
+    scenarios = [("0pct", 0.0), ("1pct", 0.01)]
+    data = {name: make_batch(args.n_prompts, args.group, frac, seed=i + 1) for i, (name, frac) in enumerate(scenarios)}
+    # Build our runners before the baseline runs, so the forked workers inherit no warm caches from it.
+    t = time.perf_counter()
+    runners = {name: RewardRunner("perception_r1_no_judge", workers=args.workers) for name, _ in scenarios}
+    startup = (time.perf_counter() - t) / len(runners)
+    print(f"rewards: {args.n_prompts * args.group} responses ({args.n_prompts} prompts x {args.group}); "
+          f"runner workers={runners['0pct'].workers}, startup {startup:.2f} s (once per training run)")
+    status = 0
+    for name, frac in scenarios:
+        completions, rows, bad = data[name]
+        runner = runners[name]
+        if name == "1pct" and args.skip_baseline_1pct:
+            base_t, base = None, None
+        else:
+            t = time.perf_counter()
+            base = reference_scores(completions, rows)
+            base_t = time.perf_counter() - t
+        t = time.perf_counter()
+        batch = runner.score(completions, rows)
+        ours_t = time.perf_counter() - t
+        m = batch.metrics
+        print(f"[{name}] pathological={sum(bad)}  baseline_s: {base_t if base_t is None else round(base_t, 3)}  "
+              f"ours_s: {ours_t:.3f}  (budget {runner.batch_budget:.0f} s; accuracy timeouts={m['accuracy/timeouts']:.0f} "
+              f"over_budget={m['accuracy/over_budget']:.0f} unique={m['accuracy/unique_keys']:.0f})")
+        if base is not None:
+            diff = [i for i in range(len(base)) if not bad[i] and abs(base[i] - batch.total[i]) > 1e-9]
+            print(f"[{name}] agreement on non-pathological responses: {len(base) - sum(bad) - len(diff)}/"
+                  f"{len(base) - sum(bad)}")
+            for i in diff[:5]:
+                print(f"   differs #{i}: gold={rows[i]['answer']!r} ref={base[i]:.3f} ours={batch.total[i]:.3f} "
+                      f"components={ {k: v[i] for k, v in batch.components.items()} }")
+            print(f"rewards_speedup: {base_t / ours_t:.1f}" + ("" if name == "0pct" else "  (1% pathological)"))
+        if ours_t > runner.batch_budget + 1.0:
+            print(f"[{name}] FAIL: ours exceeded its budget")
+            status = 1
+        runner.close()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

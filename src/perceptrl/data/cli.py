@@ -1,0 +1,214 @@
+"""``perceptrl data validate | convert | inspect``.
+
+Examples::
+
+    perceptrl data validate train.parquet --model Qwen/Qwen2.5-VL-7B-Instruct --max-prompt-length 4096
+    perceptrl data validate train.parquet --fix --out train.fixed.parquet
+    perceptrl data convert train.parquet train_trl.parquet --to trl --template perception_r1
+    perceptrl data inspect data/train.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from typing import Any
+
+from perceptrl.errors import PerceptrlError
+
+FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf")
+WRITE_FORMATS = ("perception_r1", "trl", "jsonl", "hf")
+
+
+def _mapping(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        field, sep, col = item.partition("=")
+        if not sep or not field or not col:
+            raise PerceptrlError(f"bad --map {item!r}", where="--map", fix="write FIELD=COLUMN, e.g. --map problem=query")
+        out[field] = col
+    return out
+
+
+def _add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="file, folder, or Hugging Face dataset id")
+    p.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
+    p.add_argument("--split", default=None, help="dataset split (hf ids, folders of shards)")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a canonical field to a column (hf/jsonl), repeatable")
+
+
+def register(subparsers) -> None:
+    from perceptrl.data.images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+
+    data = subparsers.add_parser("data", help="validate, convert and inspect datasets")
+    sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+
+    v = sub.add_parser(
+        "validate",
+        help="check every row (images decoded, placeholders, prompt length with the real processor…)",
+        description="List every bad row with its field, reason and fix; exit 1 when any row is bad.",
+    )
+    _add_input_args(v)
+    v.add_argument("--model", default=None, help="model dir or hub id whose processor counts prompt tokens")
+    v.add_argument("--min-pixels", type=int, default=DEFAULT_MIN_PIXELS, help=f"default {DEFAULT_MIN_PIXELS} (Perception-R1)")
+    v.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help=f"default {DEFAULT_MAX_PIXELS} (Perception-R1)")
+    v.add_argument(
+        "--pixel-bounds",
+        choices=("error", "warning", "off"),
+        default="error",
+        help="how images outside the pixel bounds count (default: error; warning when your pipeline resizes them)",
+    )
+    v.add_argument("--max-prompt-length", type=int, default=None, help="tokens incl. image tokens (Perception-R1: 4096); needs --model")
+    v.add_argument("--template", default="perception_r1", help="prompt template used for counting (default: perception_r1)")
+    v.add_argument(
+        "--fix",
+        action="store_true",
+        help="write to --out a copy with mechanical problems repaired (resize, mode, EXIF); good rows are copied "
+        "unchanged, rows it cannot repair are left out (and listed; exit 1)",
+    )
+    v.add_argument("--out", default=None, help="where --fix writes the repaired copy")
+    v.add_argument("--to", choices=WRITE_FORMATS, default=None, help="format of --out (default: the input's)")
+    v.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    v.set_defaults(func=_validate)
+
+    c = sub.add_parser("convert", help="convert between formats", description="Read any supported format and write another.")
+    c.add_argument("path", help="input file, folder or dataset id")
+    c.add_argument("out", help="output path")
+    c.add_argument("--to", choices=WRITE_FORMATS, required=True, help="output format")
+    c.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
+    c.add_argument("--split", default=None)
+    c.add_argument("--map", action="append", metavar="FIELD=COLUMN")
+    c.add_argument("--template", default="plain", help="prompt template for --to trl (default: plain; perception_r1 adds its instruction)")
+    c.set_defaults(func=_convert)
+
+    i = sub.add_parser("inspect", help="counts, fields present, annotation stats, a few rows")
+    _add_input_args(i)
+    i.add_argument("--rows", type=int, default=3, help="rows to show (default 3)")
+    i.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    i.set_defaults(func=_inspect)
+
+
+def _read(args: argparse.Namespace):
+    from perceptrl.data.io import detect_format, read_examples
+
+    fmt = detect_format(args.path) if args.format == "auto" else args.format
+    return fmt, read_examples(args.path, fmt, split=args.split, column_mapping=_mapping(args.map))
+
+
+def load_processor(name_or_path: str):
+    """The processor of a model dir / hub id (image-only Qwen processor when torchvision is absent)."""
+    try:
+        from transformers import AutoConfig
+
+        from perceptrl.models import load_processor as _load
+
+        model_type = getattr(AutoConfig.from_pretrained(name_or_path), "model_type", None)
+        return _load(name_or_path, model_type=model_type)
+    except (OSError, ValueError) as e:
+        raise PerceptrlError(
+            f"cannot load the processor of {name_or_path!r}: {e}",
+            where="--model",
+            fix="pass a local model folder (config.json + processor files), or a hub id that is in the local cache",
+        ) from e
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(width=max(120, shutil.get_terminal_size((160, 24)).columns), soft_wrap=False)
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    console = _console()
+    if report.issues:
+        table = Table(title=f"problems in {report.source}", show_lines=False)
+        for col, kw in (("row", {"justify": "right"}), ("id", {}), ("field", {}), ("level", {}), ("problem", {}), ("reason", {"overflow": "fold"}), ("fix", {"overflow": "fold"})):
+            table.add_column(col, **kw)
+        for i in report.issues:
+            table.add_row(str(i.row), i.id, i.field, i.severity, i.code, i.reason, i.fix + (" [--fix]" if i.fixable else ""))
+        console.print(table)
+    console.print(report.summary())
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from perceptrl.data.io import write_examples
+    from perceptrl.data.validate import fix_examples, validate_examples
+
+    if args.fix and not args.out:
+        raise PerceptrlError("--fix needs --out", where="--fix", fix="add --out PATH for the repaired copy (the input is never modified)")
+    if args.max_prompt_length is not None and not args.model:
+        raise PerceptrlError("--max-prompt-length needs --model", where="--max-prompt-length", fix="add --model DIR_OR_ID (its processor counts the tokens)")
+    fmt, examples = _read(args)
+    processor = load_processor(args.model) if args.model else None
+    kw: dict[str, Any] = dict(
+        processor=processor,
+        min_pixels=args.min_pixels,
+        max_pixels=args.max_pixels,
+        max_prompt_length=args.max_prompt_length,
+        template=args.template,
+        pixel_bounds=args.pixel_bounds,
+    )
+    report = validate_examples(examples, source=str(args.path), progress=not args.json and sys.stderr.isatty(), **kw)
+    _print_report(report, args.json)
+    if not args.fix:
+        return 0 if report.ok else 1
+
+    fixed, changed = fix_examples(examples, report, min_pixels=args.min_pixels, max_pixels=args.max_pixels)
+    after = validate_examples(fixed, source=str(args.out), **kw)
+    still_bad = set(after.bad_rows)
+    kept = [ex for r, ex in enumerate(fixed) if r not in still_bad]
+    out_fmt = args.to or fmt
+    written = write_examples(kept, args.out, format=out_fmt)
+    print(f"fixed {len(changed)} rows; wrote {len(kept)} rows to {written} ({out_fmt})")
+    if still_bad:
+        ids = ", ".join(repr(fixed[r].id) for r in sorted(still_bad))
+        print(f"left out {len(still_bad)} rows that --fix cannot repair (see the table): {ids}")
+    return 1 if still_bad else 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from perceptrl.data.io import write_examples
+
+    fmt, examples = _read(args)
+    kw = {"template": args.template} if args.to == "trl" else {}
+    written = write_examples(examples, args.out, format=args.to, **kw)
+    print(f"wrote {len(examples)} examples from {args.path} ({fmt}) to {written} ({args.to})")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from perceptrl.data.inspect import dataset_stats
+
+    fmt, examples = _read(args)
+    stats = {"path": str(args.path), "format": fmt, **dataset_stats(examples)}
+    if args.json:
+        print(json.dumps(stats, indent=1, ensure_ascii=False, default=str))
+        return 0
+    from rich.pretty import Pretty
+    from rich.table import Table
+
+    console = _console()
+    console.print(Pretty(stats))
+    if examples and args.rows > 0:
+        table = Table(title=f"first {min(args.rows, len(examples))} rows")
+        for col in ("id", "images", "problem", "answer", "annotations"):
+            table.add_column(col, overflow="fold")
+        for ex in examples[: args.rows]:
+            table.add_row(
+                ex.id,
+                str(len(ex.images)),
+                ex.problem[:200],
+                ex.answer[:60],
+                "\n".join(f"{k}. {a[:80]}" for k, a in enumerate(ex.visual_annotations, 1)),
+            )
+        console.print(table)
+    return 0

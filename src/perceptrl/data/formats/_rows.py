@@ -1,0 +1,261 @@
+"""Mapping between flat table rows (parquet / Arrow / JSON) and :class:`Example`, shared by the formats.
+
+A reader picks the source column for each canonical field from a list of candidate names (or the
+user's ``column_mapping``); every other column goes to ``Example.metadata`` under its own name, so
+a writer can put it back. A few values need their original form kept to round-trip exactly; they
+are stored in ``metadata`` under the source column's name (consumed again by the writers):
+
+- ``metadata["id"]`` / ``metadata["answer"]``: the raw value when the column was not a string
+  (``Example.id`` / ``Example.answer`` hold its ``str``);
+- ``metadata["visual_key_info"]``: the raw annotation string when re-formatting the parsed list would
+  not give it back byte for byte (other separators, surrounding whitespace) or when it is malformed
+  (then ``visual_annotations`` is empty and validation reports the string);
+- ``metadata["_image_paths"]``: the ``path`` of ``{"bytes", "path"}`` image structs that carried bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from PIL import Image
+
+from perceptrl.data.annotations import AnnotationFormatError, format_visual_key_info, parse_visual_key_info
+from perceptrl.data.schema import Box, Example, ImageSource
+from perceptrl.errors import PerceptrlError
+
+IMAGE_PATHS_KEY = "_image_paths"
+
+# Canonical field -> source column names tried in order. Strict tables keep round trips exact.
+GENERIC_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "pid", "question_id", "qid", "idx", "index", "sample_id", "problem_id"),
+    "images": ("images", "image", "decoded_image"),
+    "problem": ("problem", "question", "query", "prompt", "text"),
+    "answer": ("answer", "solution", "ground_truth", "gt_answer", "label"),
+    "choices": ("choices", "options"),
+    "visual_annotations": ("visual_annotations", "visual_key_info"),
+    "boxes": ("boxes", "bboxes"),
+    "caption": ("caption",),
+}
+
+CANONICAL_FIELDS = ("id", "images", "problem", "answer", "choices", "visual_annotations", "boxes", "caption")
+
+
+def image_from_cell(cell: Any) -> tuple[ImageSource, str | None]:
+    """One image cell -> (source, path kept beside embedded bytes). Unusable cells become ``""``,
+    which validation reports as an empty image entry."""
+    if cell is None:
+        return "", None
+    if isinstance(cell, Image.Image):
+        return cell, None
+    if isinstance(cell, (bytes, bytearray, memoryview)):
+        return bytes(cell), None
+    if isinstance(cell, str):
+        return cell, None
+    if isinstance(cell, Mapping):
+        data, path = cell.get("bytes"), cell.get("path")
+        if data:
+            return bytes(data), path
+        return (path or ""), None
+    return "", None
+
+
+def images_from_cell(cell: Any) -> tuple[list[ImageSource], list[str | None]]:
+    if cell is None:
+        return [], []
+    if isinstance(cell, (list, tuple)):
+        pairs = [image_from_cell(c) for c in cell]
+    else:
+        pairs = [image_from_cell(cell)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def boxes_from_cell(cell: Any) -> list[Box]:
+    if not cell:
+        return []
+    boxes = []
+    for b in cell:
+        if isinstance(b, Mapping):
+            boxes.append(
+                Box(
+                    float(b["x0"]), float(b["y0"]), float(b["x1"]), float(b["y1"]),
+                    label=b.get("label"), image_index=int(b.get("image_index") or 0),
+                )
+            )
+        else:
+            x0, y0, x1, y1 = (float(v) for v in list(b)[:4])
+            boxes.append(Box(x0, y0, x1, y1))
+    return boxes
+
+
+def boxes_to_cell(boxes: Sequence[Box]) -> list[dict[str, Any]]:
+    return [
+        {"x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1, "label": b.label, "image_index": b.image_index}
+        for b in boxes
+    ]
+
+
+def _pick(row: Mapping[str, Any], field: str, mapping: Mapping[str, str], candidates: Mapping[str, Sequence[str]]) -> str | None:
+    if field in mapping:
+        return mapping[field]
+    for name in candidates.get(field, ()):
+        if name in row:
+            return name
+    return None
+
+
+def example_from_row(
+    row: Mapping[str, Any],
+    index: int,
+    *,
+    root: str | None,
+    source: str,
+    column_mapping: Mapping[str, str] | None = None,
+    candidates: Mapping[str, Sequence[str]] = GENERIC_CANDIDATES,
+    merge_metadata_column: bool = False,
+) -> Example:
+    """Build an Example from one row; never raises on bad *values* (validation reports them).
+
+    ``merge_metadata_column``: a ``metadata`` mapping column (perceptrl's own JSONL/HF layout) is
+    merged into ``Example.metadata`` instead of being kept as one key.
+    """
+    mapping = dict(column_mapping or {})
+    unknown = set(mapping) - set(CANONICAL_FIELDS)
+    if unknown:
+        raise PerceptrlError(
+            f"unknown canonical field(s) in the column mapping: {sorted(unknown)}",
+            where=source,
+            fix=f"map only these fields: {', '.join(CANONICAL_FIELDS)}",
+        )
+    cols = {f: _pick(row, f, mapping, candidates) for f in CANONICAL_FIELDS}
+    for f, col in cols.items():
+        if col is not None and col not in row:
+            raise PerceptrlError(
+                f"column {col!r} (mapped to {f!r}) is not in the data",
+                where=source,
+                fix=f"use one of the columns: {', '.join(row)}",
+            )
+    metadata: dict[str, Any] = {}
+    used = {c for c in cols.values() if c is not None}
+
+    raw_id = row.get(cols["id"]) if cols["id"] else None
+    ex_id = str(index) if raw_id is None else str(raw_id)
+    if raw_id is not None and not isinstance(raw_id, str):
+        metadata["id"] = raw_id
+
+    images, paths = images_from_cell(row.get(cols["images"])) if cols["images"] else ([], [])
+
+    problem = row.get(cols["problem"]) if cols["problem"] else None
+    problem = "" if problem is None else problem if isinstance(problem, str) else str(problem)
+
+    raw_answer = row.get(cols["answer"]) if cols["answer"] else None
+    answer = "" if raw_answer is None else raw_answer if isinstance(raw_answer, str) else str(raw_answer)
+    if raw_answer is not None and not isinstance(raw_answer, str):
+        metadata["answer"] = raw_answer
+
+    annotations: list[str] = []
+    ann_cell = row.get(cols["visual_annotations"]) if cols["visual_annotations"] else None
+    if isinstance(ann_cell, str):
+        try:
+            annotations = parse_visual_key_info(ann_cell)
+            if format_visual_key_info(annotations) != ann_cell and ann_cell.strip():
+                metadata["visual_key_info"] = ann_cell
+        except AnnotationFormatError:
+            metadata["visual_key_info"] = ann_cell
+    elif ann_cell is not None:
+        annotations = list(ann_cell)
+
+    choices = row.get(cols["choices"]) if cols["choices"] else None
+    choices = [str(c) for c in choices] if choices else None
+    boxes: list[Box] = []
+    if cols["boxes"]:
+        try:
+            boxes = boxes_from_cell(row.get(cols["boxes"]))
+        except (KeyError, TypeError, ValueError):
+            metadata["boxes"] = row.get(cols["boxes"])  # validation reports it
+    caption = row.get(cols["caption"]) if cols["caption"] else None
+
+    for k, v in row.items():
+        if k in used:
+            continue
+        if merge_metadata_column and k == "metadata" and isinstance(v, Mapping):
+            metadata.update(v)
+        else:
+            metadata[k] = v
+    if any(p is not None for p in paths):
+        metadata[IMAGE_PATHS_KEY] = paths
+    return Example(
+        id=ex_id,
+        images=images,
+        problem=problem,
+        answer=answer,
+        choices=choices,
+        visual_annotations=annotations,
+        boxes=boxes,
+        caption=caption,
+        metadata=metadata,
+        root=root,
+    )
+
+
+def image_structs(example: Example) -> list[dict[str, Any]]:
+    """``{"bytes", "path"}`` structs with the image bytes embedded (files read verbatim); ``path`` is
+    the one the source struct carried, else the file's name."""
+    from perceptrl.data.images import read_image_bytes, resolve_path
+
+    kept = example.metadata.get(IMAGE_PATHS_KEY) or []
+    out = []
+    for k, src in enumerate(example.images):
+        try:
+            data = read_image_bytes(src, example.root)
+        except OSError as e:
+            raise PerceptrlError(
+                f"cannot read image {k} of example {example.id!r}: {e}",
+                where=f"example {example.id!r}, field images[{k}]",
+                fix="run `perceptrl data validate` on the source first",
+            ) from e
+        path = kept[k] if k < len(kept) else None
+        if path is None and isinstance(src, str):
+            path = resolve_path(src, example.root).name
+        out.append({"bytes": data, "path": path})
+    return out
+
+
+def raw_or(example: Example, key: str, value: Any) -> Any:
+    """The raw value kept in metadata when it still stringifies to ``value``, else ``value``."""
+    if key in example.metadata and str(example.metadata[key]) == value:
+        return example.metadata[key]
+    return value
+
+
+def visual_key_info_cell(example: Example) -> str | None:
+    """The ``visual_key_info`` string to write: the original bytes while the annotations are unchanged."""
+    raw = example.metadata.get("visual_key_info")
+    if isinstance(raw, str):
+        try:
+            unchanged = parse_visual_key_info(raw) == list(example.visual_annotations)
+        except AnnotationFormatError:
+            unchanged = not example.visual_annotations
+        if unchanged:
+            return raw
+    if not example.visual_annotations:
+        return None
+    try:
+        return format_visual_key_info(example.visual_annotations)
+    except AnnotationFormatError as e:
+        raise PerceptrlError(
+            f"cannot write the visual annotations of example {example.id!r}: {e}",
+            where=f"example {example.id!r}, field visual_annotations",
+            fix="run `perceptrl data validate` on the source and correct the annotation",
+        ) from e
+
+
+def metadata_columns(examples: Iterable[Example], consumed: Iterable[str]) -> list[str]:
+    """Union of metadata keys (first-seen order) minus those a writer already consumed."""
+    skip = set(consumed) | {IMAGE_PATHS_KEY}
+    keys: dict[str, None] = {}
+    for ex in examples:
+        for k in ex.metadata:
+            if k not in skip:
+                keys.setdefault(k, None)
+    return list(keys)

@@ -1,0 +1,138 @@
+"""Any Hugging Face dataset, by hub id or local path, through ``datasets``.
+
+Local ``save_to_disk`` folders go through ``load_from_disk``; other local folders/files and hub ids
+through ``load_dataset`` (which uses the local cache when offline). Image columns are read
+undecoded (``{"bytes", "path"}``) so that validation, not the reader, meets corrupt images.
+Columns are mapped to canonical fields by common names (``question`` → problem, ``pid`` → id,
+``decoded_image`` → images, …) or by ``column_mapping={"problem": "query", ...}``.
+
+Writing (``format="hf"``) saves the canonical fields as columns (``images`` as an ``Image`` list)
+plus one column per metadata key, with ``Dataset.save_to_disk``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
+from perceptrl.data.formats._rows import boxes_to_cell, example_from_row, image_structs, metadata_columns, raw_or
+from perceptrl.data.schema import Example
+from perceptrl.errors import PerceptrlError
+
+
+def is_saved_dataset(path: Path) -> bool:
+    return path.is_dir() and any(
+        (path / f).exists() for f in ("dataset_info.json", "state.json", "dataset_dict.json")
+    )
+
+
+def undecoded(ds) -> Iterator[dict[str, Any]]:
+    """Rows with every ``Image`` column (top level or in a list) cast to ``decode=False``."""
+    from datasets import Image, List, Sequence as HFSequence
+
+    for name, feat in ds.features.items():
+        if isinstance(feat, Image) and feat.decode:
+            ds = ds.cast_column(name, Image(decode=False))
+        elif isinstance(feat, (List, HFSequence)) and isinstance(feat.feature, Image) and feat.feature.decode:
+            ds = ds.cast_column(name, List(Image(decode=False)))
+    yield from ds
+
+
+def _pick_split(ds, split: str | None, where: str):
+    from datasets import DatasetDict
+
+    if not isinstance(ds, DatasetDict):
+        return ds
+    if split is None:
+        if len(ds) == 1:
+            return next(iter(ds.values()))
+        raise PerceptrlError(
+            f"the dataset has several splits: {', '.join(ds)}", where=where, fix="choose one with --split / split="
+        )
+    if split not in ds:
+        raise PerceptrlError(f"no split {split!r}; splits: {', '.join(ds)}", where=where, fix="choose an existing split")
+    return ds[split]
+
+
+def load(path_or_id: str | Path, split: str | None = None, **load_kwargs: Any):
+    """The ``datasets.Dataset`` for a local path or hub id, with offline failures explained."""
+    import datasets
+
+    where = str(path_or_id)
+    path = Path(path_or_id).expanduser()
+    with quiet_datasets():
+        if is_saved_dataset(path):
+            return _pick_split(datasets.load_from_disk(str(path)), split, where)
+        if path.exists():
+            builder = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv", ".arrow": "arrow"}
+            try:
+                if path.is_file() and path.suffix in builder:
+                    ds = datasets.load_dataset(builder[path.suffix], data_files=str(path), split=split or "train", **load_kwargs)
+                    return _pick_split(ds, split, where)
+                return _pick_split(datasets.load_dataset(str(path), split=split, **load_kwargs), split, where)
+            except PerceptrlError:
+                raise
+            except Exception as e:  # noqa: BLE001 - datasets raises many types for unreadable folders
+                raise PerceptrlError(
+                    f"datasets cannot load this local path: {e}", where=where, fix="point at a save_to_disk folder, a parquet/JSON file, or a dataset repo copy"
+                ) from e
+        try:
+            ds = datasets.load_dataset(str(path_or_id), split=split, **load_kwargs)
+        except (ConnectionError, OSError) as e:
+            raise PerceptrlError(
+                f"Hugging Face dataset {where!r} is not in the local cache and the hub cannot be reached ({e})",
+                where=where,
+                fix=(
+                    "point at a local copy instead: download it where there is network "
+                    f"(`hf download {where} --repo-type dataset --local-dir DIR`, or "
+                    "`datasets.load_dataset(...).save_to_disk(DIR)`), copy DIR here and pass DIR as the path"
+                ),
+            ) from e
+        except Exception as e:  # noqa: BLE001 - e.g. DatasetNotFoundError, bad config name
+            raise PerceptrlError(
+                f"cannot load Hugging Face dataset {where!r}: {e}",
+                where=where,
+                fix="check the id/config/split, or pass the path of a local copy",
+            ) from e
+    return _pick_split(ds, split, where)
+
+
+def read(
+    path_or_id: str | Path,
+    split: str | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+    **load_kwargs: Any,
+) -> list[Example]:
+    ds = load(path_or_id, split, **load_kwargs)
+    path = Path(path_or_id).expanduser()
+    root = str(path.resolve()) if path.is_dir() else str(path.parent.resolve()) if path.exists() else None
+    return [
+        example_from_row(r, i, root=root, source=str(path_or_id), column_mapping=column_mapping, merge_metadata_column=True)
+        for i, r in enumerate(undecoded(ds))
+    ]
+
+
+def write(examples: Sequence[Example], path: str | Path, **_: Any) -> Path:
+    extra = metadata_columns(examples, consumed=("id", "answer"))
+    rows = []
+    for ex in examples:
+        row = {
+            "id": raw_or(ex, "id", ex.id),
+            "images": image_structs(ex),
+            "problem": ex.problem,
+            "answer": raw_or(ex, "answer", ex.answer),
+            "choices": ex.choices,
+            "visual_annotations": list(ex.visual_annotations),
+            "boxes": boxes_to_cell(ex.boxes),
+            "caption": ex.caption,
+        }
+        for k in extra:
+            row[k] = ex.metadata.get(k)
+        rows.append(row)
+    ds = rows_to_dataset(rows, image_list_columns=("images",))
+    path = Path(path)
+    with quiet_datasets():
+        ds.save_to_disk(str(path))
+    return path

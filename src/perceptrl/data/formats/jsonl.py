@@ -1,0 +1,126 @@
+"""JSONL + image folder: one canonical example per line, image paths relative to the JSONL's folder.
+
+Line layout written (and read)::
+
+    {"id": "g-0001", "images": ["images/g-0001_0.png"], "problem": "<image>Find x.", "answer": "3",
+     "choices": null, "visual_annotations": ["AB = 10"], "boxes": [], "caption": null, "metadata": {}}
+
+The reader also accepts common variants: ``image`` (one path), ``question``/``solution``, and a
+Perception-R1 ``visual_key_info`` string. Unknown keys are kept in ``metadata``. Bytes inside
+metadata (rare: a binary column carried over from parquet) are stored as ``{"__bytes_b64__": ...}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from perceptrl.data.formats._rows import IMAGE_PATHS_KEY, boxes_to_cell, example_from_row, raw_or
+from perceptrl.data.images import image_extension, read_image_bytes
+from perceptrl.data.schema import Example
+from perceptrl.errors import PerceptrlError
+
+_B64 = "__bytes_b64__"
+
+
+def _encode(obj: Any) -> Any:
+    if isinstance(obj, (bytes, bytearray)):
+        return {_B64: base64.b64encode(bytes(obj)).decode("ascii")}
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and _B64 in obj:
+        return base64.b64decode(obj[_B64])
+    return obj
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        if path.suffix == ".json":
+            try:
+                data = json.load(f, object_hook=_decode)
+            except json.JSONDecodeError as e:
+                raise PerceptrlError(f"invalid JSON: {e}", where=str(path), fix="fix the JSON syntax") from e
+            if not isinstance(data, list):
+                raise PerceptrlError("a .json dataset must hold a list of objects", where=str(path), fix="use JSONL, one object per line")
+            return data
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line, object_hook=_decode)
+            except json.JSONDecodeError as e:
+                raise PerceptrlError(f"invalid JSON on line {lineno}: {e.msg}", where=f"{path}:{lineno}", fix="fix or remove that line") from e
+            if not isinstance(row, dict):
+                raise PerceptrlError(f"line {lineno} is not a JSON object", where=f"{path}:{lineno}", fix="one object per line")
+            rows.append(row)
+    return rows
+
+
+def read(path: str | Path, column_mapping: dict[str, str] | None = None, **_: Any) -> list[Example]:
+    path = Path(path)
+    root = str(path.parent.resolve())
+    return [
+        example_from_row(r, i, root=root, source=str(path), column_mapping=column_mapping, merge_metadata_column=True)
+        for i, r in enumerate(read_rows(path))
+    ]
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80] or "x"
+
+
+def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "images", **_: Any) -> Path:
+    """Write ``path`` (a .jsonl file) and the images under ``path.parent / image_dir``.
+
+    Image bytes are copied verbatim (never re-encoded). Existing files of the same name are
+    overwritten, so re-running a conversion is idempotent.
+    """
+    path = Path(path)
+    if path.suffix not in (".jsonl", ".json"):
+        path = path / "data.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img_root = path.parent / image_dir
+    img_root.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    with path.open("w", encoding="utf-8") as f:
+        for ex in examples:
+            rel_paths = []
+            for k, src in enumerate(ex.images):
+                try:
+                    data = read_image_bytes(src, ex.root)
+                except OSError as e:
+                    raise PerceptrlError(
+                        f"cannot read image {k} of example {ex.id!r}: {e}",
+                        where=f"example {ex.id!r}, field images[{k}]",
+                        fix="run `perceptrl data validate` on the source first",
+                    ) from e
+                stem = f"{_safe(ex.id)}_{k}"
+                name, n = stem + image_extension(data), 1
+                while name in used:
+                    name, n = f"{stem}-{n}{image_extension(data)}", n + 1
+                used.add(name)
+                (img_root / name).write_bytes(data)
+                rel_paths.append(f"{image_dir}/{name}")
+            meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY)}
+            if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
+                meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
+            row = {
+                "id": raw_or(ex, "id", ex.id),
+                "images": rel_paths,
+                "problem": ex.problem,
+                "answer": raw_or(ex, "answer", ex.answer),
+                "choices": ex.choices,
+                "visual_annotations": list(ex.visual_annotations),
+                "boxes": boxes_to_cell(ex.boxes),
+                "caption": ex.caption,
+                "metadata": meta,
+            }
+            f.write(json.dumps(row, ensure_ascii=False, default=_encode) + "\n")
+    return path

@@ -1,0 +1,462 @@
+"""Validation that fails early: every bad row, with file, row, field, reason and the fix.
+
+Checks, per example (codes in brackets; ``warning`` rows are handled automatically by
+:func:`perceptrl.data.images.load_rgb_images` and do not block training):
+
+- images: none at all [no_image]; empty entry or missing file [missing_image]; path escaping the
+  dataset folder through ``..``, an absolute path or a symlink [path_escape] (never opened);
+  undecodable [corrupt_image] or cut short [truncated_image] bytes — every image is fully decoded
+  with ``Image.load()``; more pixels than PIL's ``MAX_IMAGE_PIXELS`` [decompression_bomb];
+  CMYK / palette / alpha / 16-bit modes [image_mode, warning]; EXIF rotation [exif_rotated,
+  warning]; pixel count outside ``[min_pixels, max_pixels]`` [pixels_out_of_bounds, an error unless
+  ``pixel_bounds="warning"``]; aspect ratio
+  over 200, which Qwen-VL's ``smart_resize`` refuses [aspect_ratio];
+- text: ``<image>`` placeholders ≠ images [placeholder_mismatch] (none at all is a warning: perceptrl
+  puts the images first, EasyR1 would crash) [no_placeholder]; vision special tokens such as
+  ``<|image_pad|>`` typed into the text [vision_token_in_text]; empty answer [empty_answer];
+  duplicate ids [duplicate_id];
+- annotations / boxes: malformed ``visual_key_info`` or annotation items [malformed_annotations];
+  unreadable or impossible boxes [malformed_boxes];
+- with a processor: the prompt is built exactly as training builds it
+  (:func:`perceptrl.data.prompt.build_messages` → ``processor.apply_chat_template`` with the images,
+  as TRL's GRPOTrainer does) and its ``input_ids`` counted [prompt_too_long]; the processor failing
+  [processor_error]; image tokens in ``input_ids`` ≠ image features from ``image_grid_thw``
+  [image_token_mismatch] — the "image features and image tokens do not match" crash, caught here.
+
+``fix_examples`` repairs what is mechanical (resize into bounds, convert mode, EXIF transpose),
+returning new examples for the repaired rows and the *same objects* for every other row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from perceptrl.data.annotations import AnnotationFormatError, annotation_problem, parse_visual_key_info
+from perceptrl.data.images import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_PIXELS,
+    encode_image,
+    escapes_root,
+    exif_orientation,
+    fit_pixels,
+    resolve_path,
+    to_rgb,
+)
+from perceptrl.data.prompt import build_messages
+from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
+from perceptrl.errors import PerceptrlError
+
+logger = logging.getLogger(__name__)
+
+# Qwen-VL's smart_resize raises for |h/w| >= 200 (transformers qwen2_vl image processing).
+MAX_ASPECT_RATIO = 200
+# Modes processors convert silently but lossily (alpha onto black, CMYK/16-bit colour shifts).
+RGB_SAFE_MODES = ("RGB", "L")
+# Special tokens that must never appear as text: each one the processor expands or counts.
+VISION_TOKENS = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>")
+FIXABLE = {"pixels_out_of_bounds", "image_mode", "exif_rotated"}
+
+
+@dataclass
+class Issue:
+    """One problem in one row. ``severity`` "error" blocks training; "warning" is handled."""
+
+    row: int
+    id: str
+    field: str
+    code: str
+    reason: str
+    fix: str
+    severity: str = "error"
+
+    @property
+    def fixable(self) -> bool:
+        return self.code in FIXABLE
+
+
+@dataclass
+class ValidationReport:
+    source: str
+    n_rows: int
+    issues: list[Issue] = field(default_factory=list)
+    prompt_lengths: dict[int, int] = field(default_factory=dict)  # row -> prompt tokens (with a processor)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def bad_rows(self) -> list[int]:
+        """Rows with at least one error, in order."""
+        return sorted({i.row for i in self.errors})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        s = f"{self.source}: {self.n_rows} rows, {len(self.bad_rows)} bad ({len(self.errors)} errors), {len(self.warnings)} warnings"
+        if self.prompt_lengths:
+            s += f"; longest prompt {max(self.prompt_lengths.values())} tokens"
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "n_rows": self.n_rows,
+            "bad_rows": self.bad_rows,
+            "issues": [{**asdict(i), "fixable": i.fixable} for i in self.issues],
+        }
+
+    def to_error(self) -> PerceptrlError:
+        lines = [f"{self.source} row {i.row} (id {i.id!r}) {i.field}: [{i.code}] {i.reason} -> fix: {i.fix}" for i in self.errors]
+        return PerceptrlError(
+            f"{len(self.bad_rows)} of {self.n_rows} rows of {self.source} are invalid ({len(self.errors)} problems)",
+            where="\n    " + "\n    ".join(lines),
+            fix=f"correct or drop those rows; `perceptrl data validate {self.source} --fix --out FIXED` repairs "
+            "image sizes/modes/orientation",
+        )
+
+
+def _image_issues(
+    ex: Example, row: int, k: int, min_pixels: int | None, max_pixels: int | None, pixel_bounds: str = "error"
+) -> tuple[list[Issue], Image.Image | None]:
+    """Checks of image ``k``; returns the issues and the decoded image when it decoded."""
+    fld = f"images[{k}]"
+    src = ex.images[k]
+
+    def issue(code: str, reason: str, fix: str, severity: str = "error") -> Issue:
+        return Issue(row, ex.id, fld, code, reason, fix, severity)
+
+    if isinstance(src, str):
+        if not src:
+            return [issue("missing_image", "empty image entry", "give the image's path or bytes")], None
+        path = resolve_path(src, ex.root)
+        if ex.root is not None and escapes_root(path, ex.root):
+            via_symlink = os.path.realpath(path) != os.path.abspath(path)  # abspath folds "..", keeps links
+            how = "a symlink pointing" if via_symlink else "a path"
+            return [
+                issue(
+                    "path_escape",
+                    f"{how} outside the dataset folder {ex.root}: {src!r} -> {os.path.realpath(path)}",
+                    "copy the image into the dataset folder and use a relative path inside it",
+                )
+            ], None
+        if not path.is_file():
+            return [issue("missing_image", f"file not found: {path}", "restore the file or fix the path")], None
+        opener: Any = path
+    elif isinstance(src, bytes):
+        import io
+
+        opener = io.BytesIO(src)
+    else:
+        opener = None
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = src if opener is None else Image.open(opener)
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        return [
+            issue(
+                "decompression_bomb",
+                f"image too large to decode safely ({e})",
+                "downscale the image offline (it is over PIL's MAX_IMAGE_PIXELS); raise that limit only for trusted data",
+            )
+        ], None
+    except UnidentifiedImageError:
+        return [issue("corrupt_image", "not a decodable image", "replace the file with a valid PNG/JPEG")], None
+    except OSError as e:
+        if "truncated" in str(e).lower():
+            return [issue("truncated_image", f"image data is cut short ({e})", "re-download or re-export the image")], None
+        return [issue("corrupt_image", f"cannot decode the image ({e})", "replace the file with a valid PNG/JPEG")], None
+    except Exception as e:  # noqa: BLE001 - any decoder failure is a corrupt image, never a crash
+        return [issue("corrupt_image", f"cannot decode the image ({type(e).__name__}: {e})", "replace the file with a valid PNG/JPEG")], None
+
+    issues = []
+    if img.mode not in RGB_SAFE_MODES:
+        kind = f"has an alpha channel (mode {img.mode})" if "A" in img.mode or "transparency" in img.info else f"is in mode {img.mode}"
+        issues.append(
+            issue(
+                "image_mode",
+                f"image {kind}; perceptrl converts it to RGB (alpha onto white)",
+                "nothing needed with perceptrl's loader; `--fix` stores RGB",
+                "warning",
+            )
+        )
+    orient = exif_orientation(img)
+    if orient != 1:
+        issues.append(
+            issue(
+                "exif_rotated",
+                f"EXIF orientation {orient}: the stored pixels are rotated/flipped; perceptrl transposes them",
+                "nothing needed with perceptrl's loader; `--fix` stores upright pixels",
+                "warning",
+            )
+        )
+    w, h = img.size
+    px = w * h
+    out_of_bounds = (min_pixels is not None and px < min_pixels) or (max_pixels is not None and px > max_pixels)
+    if out_of_bounds and pixel_bounds != "off":
+        handled = pixel_bounds == "warning"
+        issues.append(
+            issue(
+                "pixels_out_of_bounds",
+                f"{w}x{h} = {px} pixels, outside [{min_pixels}, {max_pixels}]" + ("; it will be resized into bounds" if handled else ""),
+                "`--fix` resizes it into bounds (same aspect ratio)",
+                "warning" if handled else "error",
+            )
+        )
+    if min(w, h) == 0 or max(w, h) / min(w, h) >= MAX_ASPECT_RATIO:
+        issues.append(
+            issue(
+                "aspect_ratio",
+                f"{w}x{h}: aspect ratio >= {MAX_ASPECT_RATIO}, which Qwen-VL image processors refuse",
+                "crop or pad the image to a less extreme shape",
+            )
+        )
+    return issues, img
+
+
+def _text_issues(ex: Example, row: int, vision_tokens: Sequence[str]) -> list[Issue]:
+    issues = []
+    n_ph = ex.problem.count(IMAGE_PLACEHOLDER)
+    n_img = len(ex.images)
+    if n_ph and n_img and n_ph != n_img:
+        issues.append(
+            Issue(
+                row, ex.id, "problem", "placeholder_mismatch",
+                f"{n_ph} <image> placeholder(s) for {n_img} image(s)",
+                "put exactly one <image> in the problem per image (or none: images then go first)",
+            )
+        )
+    elif n_img and not n_ph:
+        issues.append(
+            Issue(
+                row, ex.id, "problem", "no_placeholder",
+                f"no <image> placeholder for {n_img} image(s); perceptrl puts the images before the text",
+                "add <image> where the image belongs (EasyR1/verl need it)",
+                "warning",
+            )
+        )
+    for fld, text in (("problem", ex.problem), ("answer", ex.answer)):
+        found = [t for t in vision_tokens if t in text]
+        if found:
+            issues.append(
+                Issue(
+                    row, ex.id, fld, "vision_token_in_text",
+                    f"contains the special token(s) {', '.join(found)}, which the processor would expand or count as image tokens",
+                    "remove them (write <image> for an image position)",
+                )
+            )
+    if not ex.answer.strip():
+        issues.append(Issue(row, ex.id, "answer", "empty_answer", "the answer is empty", "fill in the gold answer or drop the row"))
+    if not ex.problem.strip().replace(IMAGE_PLACEHOLDER, ""):
+        issues.append(Issue(row, ex.id, "problem", "empty_problem", "the problem text is empty", "fill in the question or drop the row"))
+    return issues
+
+
+def _annotation_issues(ex: Example, row: int) -> list[Issue]:
+    issues = []
+    raw = ex.metadata.get("visual_key_info")
+    if isinstance(raw, str) and not ex.visual_annotations:
+        try:
+            parse_visual_key_info(raw)
+        except AnnotationFormatError as e:
+            issues.append(
+                Issue(
+                    row, ex.id, "visual_key_info", "malformed_annotations", str(e),
+                    "write it as <info1>…</info1>\\n<info2>…</info2>… (numbered from 1, each closed by its own tag)",
+                )
+            )
+    for i, a in enumerate(ex.visual_annotations, 1):
+        problem = annotation_problem(a, i)
+        if problem:
+            issues.append(
+                Issue(row, ex.id, f"visual_annotations[{i - 1}]", "malformed_annotations", problem, "make each annotation one non-empty statement")
+            )
+    return issues
+
+
+def _box_issues(ex: Example, row: int, sizes: dict[int, tuple[int, int]]) -> list[Issue]:
+    if "boxes" in ex.metadata:
+        return [Issue(row, ex.id, "boxes", "malformed_boxes", f"unreadable boxes: {str(ex.metadata['boxes'])[:80]}", "give boxes as [x0, y0, x1, y1] or {x0, y0, x1, y1}")]
+    issues = []
+    for j, b in enumerate(ex.boxes):
+        reason = None
+        if not (b.x1 > b.x0 and b.y1 > b.y0):
+            reason = f"box {b.as_list()} has no area (need x1 > x0 and y1 > y0)"
+        elif not 0 <= b.image_index < len(ex.images):
+            reason = f"box refers to image {b.image_index}, the row has {len(ex.images)}"
+        elif b.image_index in sizes:
+            w, h = sizes[b.image_index]
+            if b.x0 < 0 or b.y0 < 0 or b.x1 > w or b.y1 > h:
+                reason = f"box {b.as_list()} lies outside the {w}x{h} image"
+        if reason:
+            issues.append(Issue(row, ex.id, f"boxes[{j}]", "malformed_boxes", reason, "use original-image pixel coordinates x0 < x1, y0 < y1"))
+    return issues
+
+
+def count_prompt_tokens(processor: Any, example: Example, images: Sequence[Image.Image], template: str = "perception_r1") -> tuple[int, int | None, int | None]:
+    """(prompt tokens, image tokens in input_ids, image features expected) as TRL's GRPOTrainer
+    tokenizes the prompt: ``apply_chat_template(..., add_generation_prompt=True, tokenize=True)``
+    with the images inside the messages. The last two are ``None`` when the processor does not
+    expose ``image_token_id`` / ``image_grid_thw``."""
+    messages = build_messages(example, template)
+    it = iter(images)
+    for msg in messages:
+        msg["content"] = [{**p, "image": next(it)} if p.get("type") == "image" else p for p in msg["content"]]
+    out = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
+    ids = out["input_ids"]
+    ids = ids[0] if len(ids) and not isinstance(ids[0], int) else ids
+    ids = [int(t) for t in ids]
+    token_id = getattr(processor, "image_token_id", None)
+    n_img_tokens = sum(1 for t in ids if t == token_id) if token_id is not None else None
+    expected = None
+    grid = out.get("image_grid_thw") if hasattr(out, "get") else None
+    merge = getattr(getattr(processor, "image_processor", None), "merge_size", None)
+    if grid is not None and merge:
+        expected = int(sum(int(t) * int(h) * int(w) for t, h, w in grid)) // (merge * merge)
+    return len(ids), n_img_tokens, expected
+
+
+def _processor_issues(ex: Example, row: int, processor: Any, images: list[Image.Image], max_prompt_length: int | None, template: str, lengths: dict[int, int]) -> list[Issue]:
+    try:
+        n, n_img_tokens, expected = count_prompt_tokens(processor, ex, images, template)
+    except Exception as e:  # noqa: BLE001 - whatever the processor raises is this row's problem
+        return [Issue(row, ex.id, "problem", "processor_error", f"the processor fails on this row: {type(e).__name__}: {e}", "fix the text/images named in the message")]
+    lengths[row] = n
+    issues = []
+    if n_img_tokens is not None and expected is not None and n_img_tokens != expected:
+        issues.append(
+            Issue(
+                row, ex.id, "problem", "image_token_mismatch",
+                f"{n_img_tokens} image tokens in the prompt but {expected} image features: training would crash with 'image features and image tokens do not match'",
+                "check the <image> placeholders and remove special tokens from the text",
+            )
+        )
+    if max_prompt_length is not None and n > max_prompt_length:
+        issues.append(
+            Issue(
+                row, ex.id, "problem", "prompt_too_long",
+                f"prompt is {n} tokens with its images ({n_img_tokens if n_img_tokens is not None else '?'} image tokens) > max_prompt_length {max_prompt_length}",
+                f"raise max_prompt_length to >= {n}, lower max_pixels, or drop the row",
+            )
+        )
+    return issues
+
+
+def validate_examples(
+    examples: Sequence[Example],
+    *,
+    processor: Any = None,
+    min_pixels: int | None = DEFAULT_MIN_PIXELS,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_prompt_length: int | None = None,
+    source: str = "file",
+    template: str = "perception_r1",
+    pixel_bounds: str = "error",
+    progress: bool = False,
+) -> ValidationReport:
+    """Check every example; never raises for bad data (see the module doc for the checks).
+
+    ``min_pixels``/``max_pixels`` default to the Perception-R1 recipe's bounds (3,136..1,806,336).
+    ``pixel_bounds``: how an image outside them counts — ``"error"`` (default: the data does not
+    match the recipe), ``"warning"`` (the pipeline resizes it, as Qwen-VL processors do; right for
+    benchmarks, whose rows must all be scored) or ``"off"``.
+    The prompt-length check needs ``processor``; images are fed to it as training feeds them,
+    through :func:`load_rgb_images` with the same ``min_pixels``/``max_pixels``.
+    """
+    if pixel_bounds not in ("error", "warning", "off"):
+        raise PerceptrlError(f"pixel_bounds must be error, warning or off, not {pixel_bounds!r}", where="pixel_bounds", fix="use one of: error, warning, off")
+    report = ValidationReport(source=source, n_rows=len(examples))
+    vision_tokens = list(VISION_TOKENS)
+    if processor is not None and getattr(processor, "image_token", None) and processor.image_token not in vision_tokens:
+        vision_tokens.append(processor.image_token)
+    id_counts = Counter(ex.id for ex in examples)
+    rows = range(len(examples))
+    if progress:
+        from tqdm.auto import tqdm
+
+        rows = tqdm(rows, desc=f"validating {source}", unit="row")
+    for row in rows:
+        ex = examples[row]
+        issues: list[Issue] = []
+        if id_counts[ex.id] > 1:
+            issues.append(Issue(row, ex.id, "id", "duplicate_id", f"id {ex.id!r} appears {id_counts[ex.id]} times", "give every row a unique id"))
+        if not ex.images:
+            issues.append(Issue(row, ex.id, "images", "no_image", "the row has no image", "add the image or drop the row"))
+        decoded: dict[int, Image.Image] = {}
+        for k in range(len(ex.images)):
+            img_issues, img = _image_issues(ex, row, k, min_pixels, max_pixels, pixel_bounds)
+            issues.extend(img_issues)
+            if img is not None:
+                decoded[k] = img
+        images_ok = bool(ex.images) and len(decoded) == len(ex.images)
+        sizes = {k: img.size for k, img in decoded.items()}
+        issues.extend(_text_issues(ex, row, vision_tokens))
+        issues.extend(_annotation_issues(ex, row))
+        issues.extend(_box_issues(ex, row, sizes))
+        if processor is not None and images_ok and not any(i.code in ("placeholder_mismatch", "aspect_ratio") for i in issues):
+            # what load_rgb_images(ex, min_pixels=..., max_pixels=...) returns, without decoding again
+            images = [fit_pixels(to_rgb(decoded[k]), min_pixels, max_pixels) for k in range(len(ex.images))]
+            issues.extend(_processor_issues(ex, row, processor, images, max_prompt_length, template, report.prompt_lengths))
+        report.issues.extend(issues)
+    return report
+
+
+def ensure_valid(examples: Sequence[Example], **kwargs: Any) -> ValidationReport:
+    """:func:`validate_examples`, raising one :class:`PerceptrlError` that lists every bad row.
+
+    Train and eval call this before any expensive work. Warnings are logged, not raised.
+    """
+    report = validate_examples(examples, **kwargs)
+    for w in report.warnings[:20]:
+        logger.warning("%s row %d (id %r) %s: %s", report.source, w.row, w.id, w.field, w.reason)
+    if len(report.warnings) > 20:
+        logger.warning("… and %d more warnings", len(report.warnings) - 20)
+    if not report.ok:
+        raise report.to_error()
+    return report
+
+
+def fix_examples(
+    examples: Sequence[Example],
+    report: ValidationReport,
+    *,
+    min_pixels: int | None = DEFAULT_MIN_PIXELS,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> tuple[list[Example], list[int]]:
+    """Repair the mechanical problems in ``report`` (resize into bounds, convert mode, EXIF
+    transpose). Returns (examples, rows changed): repaired rows are new :class:`Example` objects
+    whose repaired images are re-encoded bytes; every other row is the original object."""
+    todo: dict[int, set[int]] = {}
+    for i in report.issues:
+        if i.fixable and i.field.startswith("images["):
+            todo.setdefault(i.row, set()).add(int(i.field[len("images[") : -1]))
+    out = list(examples)
+    for row, ks in sorted(todo.items()):
+        ex = examples[row]
+        images = list(ex.images)
+        for k in sorted(ks):
+            img = ex.load_image(k)
+            fmt = img.format
+            img.load()
+            fixed = fit_pixels(to_rgb(img), min_pixels, max_pixels)
+            fixed.format = fmt  # keep JPEG as JPEG (encode_image picks the format from it)
+            images[k] = encode_image(fixed)
+        out[row] = replace(ex, images=images, metadata=dict(ex.metadata))
+    return out, sorted(todo)

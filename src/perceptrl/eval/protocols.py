@@ -1,0 +1,51 @@
+"""The three evaluation protocols of the field (EVAL.md); numbers are comparable only within one.
+
+=============  ===============================  ================================  ===================
+protocol       decoding                         judging                           used by
+=============  ===============================  ================================  ===================
+greedy_judge   temperature 0, 4096 new tokens   answer, then an LLM says true/false  Perception-R1
+greedy_rules   temperature 0, 4096 new tokens   rule cascade                      lmms-eval / EasyR1
+avg_at_k       k = 8 samples, temperature 1.0   rule cascade, mean accuracy       PAPO, VPPO
+=============  ===============================  ================================  ===================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from perceptrl.errors import PerceptrlError
+from perceptrl.eval.generate import Decoding
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    decoding: Decoding
+    scorer: str  # "rules" | "judge"
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "greedy_judge": Protocol("greedy_judge", Decoding(temperature=0.0, max_new_tokens=4096), "judge"),
+    "greedy_rules": Protocol("greedy_rules", Decoding(temperature=0.0, max_new_tokens=4096), "rules"),
+    # PAPO / VPPO: avg@8 at temperature 1.0
+    "avg_at_k": Protocol("avg_at_k", Decoding(temperature=1.0, top_p=1.0, max_new_tokens=4096, num_samples=8), "rules"),
+}
+
+
+def get_protocol(name: str, *, k: int | None = None, max_new_tokens: int | None = None, seed: int | None = None) -> Protocol:
+    """A protocol by name, with optional overrides (k for avg@k, response length, seed)."""
+    if name not in PROTOCOLS:
+        raise PerceptrlError(f"unknown protocol {name!r}", where="--protocol", fix=f"use one of: {', '.join(PROTOCOLS)}")
+    p = PROTOCOLS[name]
+    d = p.decoding
+    if k is not None:
+        if d.greedy and k != 1:
+            raise PerceptrlError(f"{name} decodes greedily: one sample per item", where="--k", fix="use --protocol avg_at_k for k > 1")
+        if k < 1:
+            raise PerceptrlError("k must be >= 1", where="--k", fix="e.g. --k 8")
+        d = replace(d, num_samples=k)
+    if max_new_tokens is not None:
+        d = replace(d, max_new_tokens=max_new_tokens)
+    if seed is not None:
+        d = replace(d, seed=seed)
+    return replace(p, decoding=d)

@@ -1,0 +1,134 @@
+"""Crash-safe result files.
+
+* :class:`JsonlLog`: one JSON record per line, appended and ``fsync``-ed one record at a time, so a
+  ``kill -9`` loses at most the record being written. On open, a torn last line (no trailing
+  newline) is cut off — that record was never acknowledged and is produced again by the rerun.
+  Records are keyed (for responses: bench, item id, sample index); reading keeps the first
+  record of a key, so nothing is ever counted twice.
+* :func:`write_json_atomic`: summaries are written to a temporary file in the same folder,
+  ``fsync``-ed, then ``os.replace``-d over the target: readers see the old or the new file,
+  never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _repair_tail(path: Path) -> None:
+    """Truncate a torn last line (written when the process died mid-``write``)."""
+    with open(path, "rb+") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        # find the last newline; everything after it is a partial record
+        pos = size - 1
+        chunk = 4096
+        while pos > 0:
+            start = max(0, pos - chunk)
+            f.seek(start)
+            buf = f.read(pos - start)
+            nl = buf.rfind(b"\n")
+            if nl >= 0:
+                cut = start + nl + 1
+                break
+            pos = start
+        else:
+            cut = 0
+        log.warning("%s: dropping a partial last record (%d bytes) left by an interrupted run", path, size - cut)
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
+    """Complete records of a JSONL file (a torn last line is skipped, not repaired)."""
+    p = Path(path)
+    if not p.exists():
+        return
+    with open(p, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.endswith("\n"):
+                return  # torn tail
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    log.warning("%s:%d: unreadable record skipped", p, lineno)
+
+
+class JsonlLog:
+    """An append-only, fsync-per-record JSONL file of keyed records."""
+
+    def __init__(self, path: str | os.PathLike, key: Callable[[dict], Hashable]):
+        self.path = Path(path)
+        self.key = key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            _repair_tail(self.path)
+        self._records: dict[Hashable, dict] = {}
+        for rec in read_jsonl(self.path):
+            self._records.setdefault(self.key(rec), rec)
+
+    def __contains__(self, k: Hashable) -> bool:
+        return k in self._records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def records(self) -> list[dict]:
+        return list(self._records.values())
+
+    def get(self, k: Hashable) -> dict | None:
+        return self._records.get(k)
+
+    def append(self, records: Iterable[dict]) -> int:
+        """Append records whose key is new; each is flushed and fsync-ed before the next."""
+        n = 0
+        with open(self.path, "a", encoding="utf-8") as f:
+            for rec in records:
+                k = self.key(rec)
+                if k in self._records:
+                    continue
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+                self._records[k] = rec
+                n += 1
+        return n
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,125 @@
+"""``perceptrl judge``: score (annotations, response) pairs from a JSONL file, for inspection.
+
+Input rows: ``{"id": ..., "annotations": [...], "response": "..."}``; ``visual_annotations`` or a
+Perception-R1 ``visual_key_info`` string are accepted instead of ``annotations``, ``completion``
+instead of ``response``. Output rows: ``id``, ``score`` (r_v, ``null`` for a failure under the
+``skip`` policy), ``verdicts``, ``missing``, ``conflicting``, ``neutralised``, ``error``, ``answer``.
+
+    perceptrl judge --input pairs.jsonl --output verdicts.jsonl \\
+        --backend openai --base-url http://127.0.0.1:8000/v1 --model Qwen2.5-32B-Instruct
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+
+from perceptrl.errors import PerceptrlError
+from perceptrl.judge.config import JudgeConfig
+from perceptrl.judge.reward import build_perception_reward, row_annotations
+
+log = logging.getLogger(__name__)
+CHUNK = 256
+
+
+def read_pairs(path: Path) -> list[dict]:
+    """Read and check every row before any request is sent."""
+    if not path.is_file():
+        raise PerceptrlError(f"input file {path} not found", where="--input", fix="give a JSONL file of pairs")
+    rows, bad = [], []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                bad.append(f"line {n}: not JSON ({e.msg})")
+                continue
+            if not isinstance(row, dict):
+                bad.append(f"line {n}: not a JSON object")
+                continue
+            if "annotations" in row:
+                row["visual_annotations"] = row["annotations"]
+            resp = row.get("response", row.get("completion"))
+            if not isinstance(resp, str):
+                bad.append(f"line {n}: missing string field `response`")
+                continue
+            anns = row.get("visual_annotations")
+            if anns is not None and not (isinstance(anns, list) and all(isinstance(a, str) for a in anns)):
+                bad.append(f"line {n}: `annotations` must be a list of strings")
+                continue
+            if not row_annotations(row):
+                bad.append(f"line {n}: no annotations (`annotations`, `visual_annotations` or `visual_key_info`)")
+                continue
+            row["response"] = resp
+            row.setdefault("id", n)
+            rows.append(row)
+    if bad:
+        raise PerceptrlError(f"{len(bad)} bad row(s) in {path}:\n  " + "\n  ".join(bad[:20]), where=str(path),
+                             fix='each line: {"id": ..., "annotations": ["AB = 10", ...], "response": "..."}')
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    inp = Path(args.input)
+    out = Path(args.output) if args.output else inp.with_suffix(".verdicts.jsonl")
+    rows = read_pairs(inp)
+    cache = None if str(args.cache).lower() == "none" else args.cache
+    cfg = JudgeConfig(backend=args.backend, base_url=args.base_url, model=args.model, api_key=args.api_key,
+                      max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries,
+                      failure_policy=args.failure_policy, cache_path=cache, template_path=args.template,
+                      harden=not args.no_harden, max_tokens=args.max_tokens)
+    reward = build_perception_reward(cfg)
+    if reward.client is not None:
+        asyncio.run(reward.check())  # fail fast, with the fix, if the server is unreachable
+    tmp = out.with_name(out.name + ".part")
+    totals: dict[str, float] = {}
+    scores: list[float] = []
+    with open(tmp, "w", encoding="utf-8") as fh, tqdm(total=len(rows), desc="judging", unit="pair") as bar:
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i : i + CHUNK]
+            got = reward.score([r["response"] for r in chunk], chunk)
+            for row, s, o in zip(chunk, got, reward.last_outcomes):
+                rec = {"id": row["id"], "score": s}
+                rec.update(o.to_json() if o is not None else {"verdicts": None, "error": "no annotations"})
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                if s is not None:
+                    scores.append(s)
+            fh.flush()
+            for k, v in reward.metrics().items():
+                totals[k] = totals.get(k, 0.0) + v
+            bar.update(len(chunk))
+    os.replace(tmp, out)
+    mean = sum(scores) / len(scores) if scores else float("nan")
+    print(f"judged {len(rows)} pairs -> {out}")
+    print(f"mean r_v {mean:.4f} over {len(scores)} scored; " + ", ".join(
+        f"{k.split('/', 1)[1]} {v:g}" for k, v in sorted(totals.items()) if k != "judge/seconds"))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("judge", help="score (annotations, response) pairs with the perception judge",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = JudgeConfig()
+    p.add_argument("--input", required=True, help="JSONL of pairs")
+    p.add_argument("--output", help="JSONL of verdicts (default: INPUT.verdicts.jsonl)")
+    p.add_argument("--backend", default="openai", help="rules | openai | transformers | module:function")
+    p.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--model", help="judge model name (openai) or path (transformers)")
+    p.add_argument("--api-key", default=None)
+    p.add_argument("--template", default=None, help="YAML/text file replacing the judge prompt")
+    p.add_argument("--max-concurrency", type=int, default=d.max_concurrency)
+    p.add_argument("--timeout", type=float, default=d.timeout)
+    p.add_argument("--retries", type=int, default=d.max_retries)
+    p.add_argument("--max-tokens", type=int, default=d.max_tokens)
+    p.add_argument("--failure-policy", choices=["skip", "zero"], default=d.failure_policy)
+    p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")
+    p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
+    p.set_defaults(func=run)

@@ -1,0 +1,195 @@
+"""A reusable async chat client for OpenAI-compatible servers (vLLM, SGLang, llama.cpp, OpenAI).
+
+Built on the official ``openai`` ``AsyncOpenAI`` client, with what a reward or an evaluation loop
+needs on top:
+
+* bounded concurrency (an ``asyncio.Semaphore``: a judge server has a finite batch size);
+* a per-request timeout and retries with exponential backoff and jitter on transient errors
+  (connection refused/reset, timeouts, 429, 5xx); client errors (4xx) are not retried;
+* identical concurrent requests are sent once (in-flight de-duplication);
+* an optional persistent sqlite cache of answers (keyed by model, messages and parameters);
+* usage counters (requests, retries, failures, tokens, cache hits).
+
+After the last retry :class:`JudgeRequestError` (a :class:`~perceptrl.errors.PerceptrlError`) is
+raised; callers decide the policy (the perception reward applies ``failure_policy``).
+
+The client may be used from several event loops in turn (e.g. one ``asyncio.run`` per training
+step): the HTTP client and the semaphore are re-created per loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from perceptrl.errors import PerceptrlError
+from perceptrl.judge.cache import SqliteCache, make_key
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
+              openai.InternalServerError, asyncio.TimeoutError)
+
+
+class JudgeRequestError(PerceptrlError):
+    """A chat request failed after all retries (or with a non-retryable error)."""
+
+
+class ChatClient:
+    """``await ChatClient(base_url, model).complete(messages, temperature=0) -> str``.
+
+    Args:
+        base_url: the server's OpenAI-compatible root, e.g. ``http://127.0.0.1:8000/v1``.
+        model: the model name the server expects.
+        api_key: defaults to ``$OPENAI_API_KEY`` or ``"EMPTY"`` (local servers ignore it).
+        max_concurrency: requests in flight at once.
+        timeout: seconds per attempt.
+        max_retries: retries after the first attempt, on transient errors only.
+        backoff: first retry delay in seconds; doubles each retry (with ±50 % jitter), capped at
+            ``backoff_max``.
+        cache_path: sqlite file for a persistent answer cache (``None``: no cache).
+        default_params: sent with every request unless overridden (e.g. ``temperature=0``).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        max_concurrency: int = 16,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        backoff_max: float = 8.0,
+        cache_path: str | Path | None = None,
+        default_params: dict[str, Any] | None = None,
+    ):
+        if max_concurrency < 1:
+            raise PerceptrlError("max_concurrency must be >= 1", where="judge.max_concurrency", fix="set it to 1 or more")
+        self.base_url = base_url
+        self.model = model
+        self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.cache = SqliteCache(cache_path, table="chat") if cache_path else None
+        self.default_params = dict(default_params or {})
+        self.usage: Counter = Counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: openai.AsyncOpenAI | None = None
+        self._sem: asyncio.Semaphore | None = None
+        self._inflight: dict[str, asyncio.Future] = {}
+
+    # -- per-loop state -------------------------------------------------------------------
+    def _state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._client is None:
+            self._loop = loop
+            self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key,
+                                              timeout=self.timeout, max_retries=0)
+            self._sem = asyncio.Semaphore(self.max_concurrency)
+            self._inflight = {}
+        return self._client, self._sem  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.close()
+        self._client = None
+
+    # -- requests ---------------------------------------------------------------------------
+    async def complete(self, messages: Sequence[dict], **params: Any) -> str:
+        """The assistant's text for one chat request (cached, de-duplicated, retried)."""
+        params = {**self.default_params, **params}
+        key = make_key(self.model, list(messages), params)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.usage["cache_hits"] += 1
+                return hit
+        self._state()
+        fut = self._inflight.get(key)
+        if fut is not None:
+            self.usage["dedup_hits"] += 1
+            return await asyncio.shield(fut)
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            text = await self._request(messages, params)
+        except BaseException as e:
+            if not fut.done():
+                fut.set_exception(e)
+                fut.exception()  # mark retrieved: waiters re-raise it
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        fut.set_result(text)
+        if self.cache is not None:
+            self.cache.put(key, text)
+        return text
+
+    async def complete_many(self, batch: Sequence[Sequence[dict]], **params: Any) -> list[str | JudgeRequestError]:
+        """``complete`` over a batch, concurrently; failures are returned, not raised."""
+
+        async def one(msgs):
+            try:
+                return await self.complete(msgs, **params)
+            except JudgeRequestError as e:
+                return e
+
+        return list(await asyncio.gather(*(one(m) for m in batch)))
+
+    async def _request(self, messages: Sequence[dict], params: dict[str, Any]) -> str:
+        client, sem = self._state()
+        last: BaseException | None = None
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                delay = min(self.backoff_max, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random())
+                self.usage["retries"] += 1
+                log.debug("retrying judge request in %.2fs after %s", delay, last)
+                await asyncio.sleep(delay)
+            async with sem:
+                t0 = time.perf_counter()
+                self.usage["requests"] += 1
+                try:
+                    resp = await asyncio.wait_for(
+                        client.chat.completions.create(model=self.model, messages=list(messages), **params),
+                        timeout=self.timeout + 5.0,
+                    )
+                except _TRANSIENT as e:
+                    last = e
+                    continue
+                except openai.APIStatusError as e:
+                    self.usage["failures"] += 1
+                    raise JudgeRequestError(
+                        f"the judge server rejected the request: {e.status_code} {e.message}",
+                        where=f"{self.base_url} (model {self.model!r})",
+                        fix="check judge.model and the request parameters; see the server's log",
+                    ) from e
+                finally:
+                    self.usage["seconds"] += time.perf_counter() - t0
+            if resp.usage is not None:
+                self.usage["prompt_tokens"] += resp.usage.prompt_tokens or 0
+                self.usage["completion_tokens"] += resp.usage.completion_tokens or 0
+            content = resp.choices[0].message.content if resp.choices else None
+            if content is None:
+                last = RuntimeError("the server returned no message content")
+                continue
+            return content
+        self.usage["failures"] += 1
+        raise JudgeRequestError(
+            f"judge request failed after {self.max_retries + 1} attempts: {type(last).__name__}: {last}",
+            where=f"{self.base_url} (model {self.model!r})",
+            fix="start the judge server / check judge.base_url, or raise judge.timeout and judge.max_retries",
+        )

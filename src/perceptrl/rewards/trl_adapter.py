@@ -1,0 +1,114 @@
+"""TRL ``GRPOTrainer`` reward functions from a :class:`~perceptrl.rewards.runner.RewardRunner`.
+
+TRL 1.16 calls every reward function on the same batch, one after another, as
+``fn(prompts=, completions=, completion_ids=, **columns, trainer_state=, log_metric=, ...)``
+(dataset columns arrive as keyword lists), logs ``rewards/<fn.__name__>/mean`` and ``/std``
+per function (ignoring NaN = ``None``), and optimises ``nansum_f(weight_f · reward_f)``.
+
+:func:`trl_reward_funcs` returns one function per hybrid component, each with weight **0**
+(logged under the component's name, raw and ungated, e.g. ``rewards/accuracy/mean`` is the
+accuracy rate), plus one function named ``hybrid`` with weight **1** that returns the
+hybrid's total. So TRL's optimised reward equals the hybrid total exactly (gates and None
+renormalisation included), while every component is visible in the logs. The batch is scored
+once: the first function called scores it with the runner; the others read the cached result.
+Runner metrics (timeouts, judge failures, seconds) go to TRL's ``log_metric`` as
+``reward_runner/<name>``.
+
+Pass them as ``GRPOTrainer(reward_funcs=funcs, args=GRPOConfig(reward_weights=weights, ...))``.
+Rows given to the rewards are the dataset columns of each rollout plus ``completion_length``
+(tokens, from ``completion_ids``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from perceptrl.rewards.runner import RewardBatch, RewardRunner
+
+__all__ = ["trl_reward_funcs", "completion_text", "TOTAL_NAME"]
+
+TOTAL_NAME = "hybrid"
+_NOT_COLUMNS = {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
+
+
+def completion_text(completion: Any) -> str:
+    """The text of a TRL completion: a string, or a conversational list of messages whose
+    content is a string or a list of ``{"type": "text", "text": ...}`` parts."""
+    if completion is None:
+        return ""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        completion = [completion]
+    texts = []
+    for msg in completion:
+        content = msg.get("content", "") if isinstance(msg, dict) else msg
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return "".join(texts)
+
+
+class _Shared:
+    """Scores a batch once for all the functions TRL calls on it."""
+
+    def __init__(self, runner: RewardRunner):
+        self.runner = runner
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._batch: RewardBatch | None = None
+
+    def get(self, kwargs: dict) -> RewardBatch:
+        completions = [completion_text(c) for c in kwargs["completions"]]
+        key = (id(kwargs["completions"]), len(completions), hash(tuple(completions)))
+        with self._lock:
+            if key != self._key:
+                rows = _rows(kwargs, len(completions))
+                self._batch = self.runner.score(completions, rows)
+                self._key = key
+                log_metric = kwargs.get("log_metric")
+                if callable(log_metric):
+                    for name, value in self._batch.metrics.items():
+                        log_metric(f"reward_runner/{name}", float(value))
+            return self._batch
+
+
+def _rows(kwargs: dict, n: int) -> list[dict]:
+    cols = {k: v for k, v in kwargs.items() if k not in _NOT_COLUMNS and isinstance(v, Sequence) and len(v) == n}
+    rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
+    ids = kwargs.get("completion_ids")
+    if ids is not None:
+        for row, c in zip(rows, ids):
+            row["completion_length"] = len(c)
+    return rows
+
+
+class _ComponentFunc:
+    """A TRL reward function returning one component (``__name__`` is what TRL logs)."""
+
+    def __init__(self, shared: _Shared, name: str, total: bool = False):
+        self._shared = shared
+        self._component = name
+        self._total = total
+        self.__name__ = name
+
+    def __call__(self, **kwargs) -> list[float | None]:
+        batch = self._shared.get(kwargs)
+        return list(batch.total) if self._total else list(batch.components[self._component])
+
+    def __repr__(self) -> str:
+        return f"<perceptrl reward {self.__name__}>"
+
+
+def trl_reward_funcs(runner: RewardRunner) -> tuple[list, list[float]]:
+    """``(funcs, weights)`` for ``GRPOTrainer(reward_funcs=funcs)`` and ``GRPOConfig(reward_weights=weights)``."""
+    shared = _Shared(runner)
+    names = runner.hybrid.names
+    if TOTAL_NAME in names:
+        raise ValueError(f"a reward term may not be named {TOTAL_NAME!r} (the total's name in TRL logs)")
+    funcs = [_ComponentFunc(shared, n) for n in names] + [_ComponentFunc(shared, TOTAL_NAME, total=True)]
+    weights = [0.0] * len(names) + [1.0]
+    return funcs, weights

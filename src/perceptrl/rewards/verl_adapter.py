@@ -1,0 +1,86 @@
+"""``compute_score`` entry points so perceptrl rewards drop into verl and EasyR1.
+
+Point the engine at this file (``python -c "import perceptrl.rewards.verl_adapter as m; print(m.__file__)"``):
+
+* **verl** — ``custom_reward_function.path=<this file>``, ``custom_reward_function.name=compute_score``
+  (per-sample ``compute_score(data_source, solution_str, ground_truth, extra_info=None, **kw)``,
+  returns ``{"score": total, <component>: value, ...}``), or ``name=compute_score_batched`` with
+  verl's batch reward manager (lists in, list of dicts out);
+* **EasyR1** — ``worker.reward.reward_function=<this file>:easyr1_compute_score`` with
+  ``reward_type=batch`` (``reward_inputs`` = dicts with ``response``, ``ground_truth``,
+  optionally ``response_length``; returns dicts with ``overall`` and each component).
+
+Keyword ``preset`` (default ``perception_r1_no_judge``: these engines bring their own judge
+plumbing, if any) selects the hybrid; ``extra_info``/other input keys become row fields
+(``choices``, ``precision``, ``tolerance``, ``boxes``, ``caption``…). One runner (with its
+worker processes) is kept per preset for the life of the process. ``None`` components (not
+applicable) are reported as 0.0, since these engines expect floats.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from perceptrl.rewards.runner import RewardRunner
+
+__all__ = ["compute_score", "compute_score_batched", "easyr1_compute_score"]
+
+DEFAULT_PRESET = "perception_r1_no_judge"
+_runners: dict[str, RewardRunner] = {}
+_lock = threading.Lock()
+
+
+def _runner(preset: str) -> RewardRunner:
+    with _lock:
+        if preset not in _runners:
+            _runners[preset] = RewardRunner(preset)
+        return _runners[preset]
+
+
+def _score(responses: list[str], rows: list[dict], preset: str, total_key: str) -> list[dict[str, float]]:
+    batch = _runner(preset).score(responses, rows)
+    out = []
+    for i, total in enumerate(batch.total):
+        d = {total_key: float(total)}
+        for name, vals in batch.components.items():
+            d[name] = 0.0 if vals[i] is None else float(vals[i])
+        out.append(d)
+    return out
+
+
+def _row(ground_truth: Any, extra: Mapping | None) -> dict:
+    row = dict(extra or {})
+    row["answer"] = ground_truth if not isinstance(ground_truth, Mapping) else ground_truth.get("answer")
+    return row
+
+
+def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: Mapping | None = None,
+                  *, preset: str = DEFAULT_PRESET, **_: Any) -> dict[str, float]:
+    """verl's per-sample entry point."""
+    return _score([solution_str], [_row(ground_truth, extra_info)], preset, "score")[0]
+
+
+def compute_score_batched(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
+                          extra_infos: Sequence[Mapping | None] | None = None, *, preset: str = DEFAULT_PRESET,
+                          **_: Any) -> list[dict[str, float]]:
+    """verl's batch entry point (``reward_manager=batch``)."""
+    extras = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
+    rows = [_row(g, e) for g, e in zip(ground_truths, extras)]
+    return _score(list(solution_strs), rows, preset, "score")
+
+
+def easyr1_compute_score(reward_inputs: list[dict[str, Any]], *, preset: str = DEFAULT_PRESET,
+                         **_: Any) -> list[dict[str, float]]:
+    """EasyR1's batch entry point (``reward_type=batch``)."""
+    if not isinstance(reward_inputs, list):
+        raise ValueError("use reward_type=batch with easyr1_compute_score")
+    rows = []
+    for ri in reward_inputs:
+        row = {k: v for k, v in ri.items() if k not in ("response", "ground_truth", "response_length")}
+        row["answer"] = ri.get("ground_truth")
+        if ri.get("response_length") is not None:
+            row["completion_length"] = ri["response_length"]
+        rows.append(row)
+    return _score([ri["response"] for ri in reward_inputs], rows, preset, "overall")

@@ -1,0 +1,87 @@
+"""Turn the ``rewards`` and ``judge`` sections into TRL reward functions.
+
+The hybrid (terms, weights, gates) comes from :mod:`perceptrl.rewards.hybrid`; the perception term
+is the judge's :class:`~perceptrl.rewards.base.BatchReward`; the :class:`RewardRunner` scores a
+batch (cheap rewards, math-verify in worker processes, the judge concurrently) and
+:func:`perceptrl.rewards.trl_adapter.trl_reward_funcs` exposes each component to TRL under its own
+name, so that every component appears in the logged metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from perceptrl.errors import PerceptrlError
+from perceptrl.train.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RewardSetup:
+    funcs: list[Any]
+    weights: list[float]
+    names: list[str]
+    runner: Any = None
+    judge: Any = None
+    judge_summary: str = "none"
+    description: str = ""
+
+
+def build_spec(cfg: TrainConfig):
+    """The :class:`HybridSpec` of the config: the preset, or explicit terms, minus ``exclude``."""
+    from perceptrl.rewards.hybrid import HybridSpec
+
+    where = f"{cfg.source or '<config>'}: rewards"
+    if cfg.rewards.terms:
+        spec = HybridSpec.from_config({"terms": cfg.rewards.terms})
+    elif cfg.rewards.preset:
+        spec = HybridSpec.from_config({"preset": cfg.rewards.preset})
+    else:
+        raise PerceptrlError("no rewards configured", where=where,
+                             fix="set rewards.preset (e.g. perception_r1) or rewards.terms")
+    if cfg.rewards.exclude:
+        names = [t.name for t in spec.terms]
+        unknown = [n for n in cfg.rewards.exclude if n not in names]
+        if unknown:
+            raise PerceptrlError(f"rewards.exclude names unknown terms {unknown}", where=where,
+                                 fix=f"the terms are {names}")
+        spec = spec.without(*cfg.rewards.exclude)
+    return spec
+
+
+def build_rewards(cfg: TrainConfig) -> RewardSetup:
+    """Reward functions and weights for :class:`PerceptrlGRPOTrainer`."""
+    from perceptrl.rewards.hybrid import build_hybrid
+    from perceptrl.rewards.runner import RewardRunner
+    from perceptrl.rewards.trl_adapter import trl_reward_funcs
+
+    spec = build_spec(cfg)
+    names = [t.name for t in spec.terms]
+    judge = None
+    judge_summary = "not used (no perception term)"
+    if "perception" in names:
+        from perceptrl.judge import JudgeConfig, build_perception_reward
+
+        try:
+            jcfg = JudgeConfig(**cfg.judge)
+        except TypeError as e:
+            raise PerceptrlError(f"invalid judge option: {e}", where=f"{cfg.source or '<config>'}: judge",
+                                 fix="see perceptrl.judge.JudgeConfig for the options") from None
+        judge = build_perception_reward(jcfg)
+        backend = getattr(jcfg, "backend", "?")
+        policy = getattr(jcfg, "failure_policy", "?")
+        target = "" if backend == "rules" else f" {getattr(jcfg, 'model', '')} at {getattr(jcfg, 'base_url', '')}"
+        judge_summary = f"{backend}{target}; on failure: {policy}"
+    hybrid = build_hybrid(spec, perception=judge)
+    runner = RewardRunner(hybrid, workers=cfg.rewards.workers, item_timeout=cfg.rewards.item_timeout,
+                          batch_budget=cfg.rewards.batch_budget)
+    funcs, weights = trl_reward_funcs(runner)
+    description = ", ".join(
+        f"{t.name}×{t.weight:g}" + (f" (gated on {getattr(t.gate, 'term', t.gate)})" if t.gate else "")
+        for t in spec.terms
+    )
+    return RewardSetup(funcs=list(funcs), weights=list(weights), names=names, runner=runner, judge=judge,
+                       judge_summary=judge_summary, description=description)

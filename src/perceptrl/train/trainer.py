@@ -1,0 +1,233 @@
+"""``PerceptrlGRPOTrainer``: TRL's GRPOTrainer plus the perception-aware hooks of METHODS.md section 3.
+
+Only four methods are overridden, each for one reason:
+
+* ``_generate_and_score_completions``: expand ``row_id`` into full rows (see :mod:`.rows`), then,
+  after TRL has generated and scored, build the masked image (:mod:`.masking`) and run the one
+  shared no-grad masked forward pass (``logp_mask``); VPPO turns the sequence advantages into
+  token-level advantages there (TRL's loss accepts ``(B, T)`` advantages).
+* ``_generate``: NoisyRollout swaps in noised images for the last half of each group's rollouts;
+  TRL then rebuilds the forward inputs from the clean dataset images, so log-probs and updates
+  use the clean image.
+* ``_compute_loss``: PAPO adds ``-gamma KL_prcp + eta_o H + eta_m H_mask`` to TRL's loss, using the
+  very log-probs TRL's loss was computed from (captured in ``_get_per_token_logps_and_entropies``),
+  so the policy forward pass is not repeated.
+
+Everything else (generation, vLLM, rewards, advantages, clipping, loss types, PEFT, accelerate,
+DeepSpeed/FSDP, logging, checkpoints) is TRL's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from trl import GRPOTrainer
+from trl.models.utils import disable_gradient_checkpointing
+
+from perceptrl.train.config import MethodConfig
+from perceptrl.train.losses import papo_loss, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
+from perceptrl.train.masking import mask_pixel_values
+from perceptrl.train.noise import add_ddpm_noise, annealed_noise_step, noisy_rollout_flags
+from perceptrl.train.rows import RowStore
+
+logger = logging.getLogger(__name__)
+
+_MM_KEYS = (
+    "image_grid_thw", "num_images", "pixel_attention_mask", "spatial_shapes", "num_tiles", "image_sizes",
+    "token_type_ids", "mm_token_type_ids", "image_position_ids",
+)
+
+
+class PerceptrlGRPOTrainer(GRPOTrainer):
+    """GRPO with perception-aware methods. Extra keyword arguments:
+
+    Args:
+        method: which methods and their coefficients (:class:`MethodConfig`); default plain GRPO.
+        rows: a :class:`RowStore` when the dataset holds ``row_id`` only (what ``perceptrl.train.train`` builds).
+    """
+
+    def __init__(self, *args: Any, method: MethodConfig | None = None, rows: RowStore | None = None, **kwargs: Any):
+        self.method = method or MethodConfig()
+        self.rows = rows
+        self._capture_logps = False
+        self._captured_logps: torch.Tensor | None = None
+        self._noisy_flags: list[bool] | None = None
+        self._rng_calls = 0
+        super().__init__(*args, **kwargs)
+        parts = self.method.parts
+        self._papo = "papo" in parts
+        self._vppo = "vppo" in parts
+        self._noisy = "noisy_rollout" in parts
+        # PAPO's masked-image entropy term needs gradient through the masked pass; it then runs in the loss.
+        self._papo_masked_grad = self._papo and self.method.papo_eta_m != 0.0
+        self._shared_masked_pass = self._vppo or (self._papo and not self._papo_masked_grad)
+
+    # ------------------------------------------------------------------ helpers
+    def _generator(self) -> torch.Generator:
+        """A CPU generator seeded by (seed, step, rank, call): reproducible across resume, distinct per rank."""
+        self._rng_calls += 1
+        seed = (self.args.seed * 1_000_003 + self.state.global_step * 9_973 + self.accelerator.process_index * 131
+                + self._rng_calls) % (2**63 - 1)
+        return torch.Generator().manual_seed(seed)
+
+    def _metric(self, name: str, value: float | torch.Tensor) -> None:
+        """Record a metric averaged over processes (every rank must call it)."""
+        mode = "train" if self.model.training else "eval"
+        t = torch.as_tensor(value, dtype=torch.float32, device=self.accelerator.device).reshape(1)
+        self._metrics[mode][name].append(self.accelerator.gather(t).mean().item())
+
+    def _forward_logps(self, batch: dict[str, Any], pixel_values: torch.Tensor, *, model=None,
+                       grad: bool = False) -> torch.Tensor:
+        """Per-token log-probs of the batch's completions with ``pixel_values`` in place of the image."""
+        input_ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+        attention_mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
+        kwargs = {k: batch[k] for k in _MM_KEYS if batch.get(k) is not None}
+        call = dict(
+            model=model if model is not None else self.model,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            logits_to_keep=batch["completion_ids"].size(1),
+            batch_size=self.args.per_device_train_batch_size,
+            pixel_values=pixel_values,
+            **kwargs,
+        )
+        if grad:
+            logps, _, _ = self._get_per_token_logps_and_entropies(**call)
+            return logps
+        with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+            logps, _, _ = self._get_per_token_logps_and_entropies(**call)
+        return logps
+
+    @staticmethod
+    def _split_per_sample(pixel_values: torch.Tensor, batch: dict[str, Any]) -> list[torch.Tensor]:
+        """One tensor of pixel rows per sample, so TRL's shuffle/split keep them aligned with the batch."""
+        num_images = batch["num_images"]
+        if "image_grid_thw" in batch:
+            rows = batch["image_grid_thw"].prod(-1).tolist()
+            sections, k = [], 0
+            for n in num_images:
+                sections.append(sum(rows[k:k + n]))
+                k += n
+            return list(torch.split(pixel_values, sections, dim=0))
+        return list(torch.split(pixel_values, num_images, dim=0))
+
+    # ------------------------------------------------------------------ hooks
+    def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
+        out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
+        if self._capture_logps:  # the first call inside _compute_loss is the policy forward pass
+            self._captured_logps = out[0]
+            self._capture_logps = False
+        return out
+
+    def _generate(self, prompts: list):
+        if not self._noisy_flags or not any(self._noisy_flags):
+            return super()._generate(prompts)
+        progress = self.state.global_step / max(self.state.max_steps, 1)
+        step = annealed_noise_step(self.method.noise_step, progress, schedule=self.method.noise_schedule,
+                                   midpoint=self.method.noise_midpoint, sharpness=self.method.noise_sharpness)
+        gen = self._generator()
+        noisy_prompts = []
+        for prompt, noisy in zip(prompts, self._noisy_flags, strict=True):
+            if not noisy or step <= 0:
+                noisy_prompts.append(prompt)
+                continue
+            new = [dict(m) for m in prompt]
+            for m in new:
+                if isinstance(m.get("content"), list):
+                    m["content"] = [
+                        {**part, "image": add_ddpm_noise(part["image"], step, generator=gen)}
+                        if part.get("type") == "image" and part.get("image") is not None else part
+                        for part in m["content"]
+                    ]
+            noisy_prompts.append(new)
+        self._metric("noisy_rollout/noise_step", float(step))
+        self._metric("noisy_rollout/noisy_share", sum(self._noisy_flags) / len(self._noisy_flags))
+        result = list(super()._generate(noisy_prompts))
+        # images=None makes TRL rebuild the forward inputs from the clean dataset images
+        result[6] = None
+        return tuple(result)
+
+    def _generate_and_score_completions(self, inputs):
+        if self.rows is not None:
+            inputs = self.rows.expand_batch(inputs)
+        training = self.model.training
+        if self._noisy and training:
+            self._noisy_flags = noisy_rollout_flags(len(inputs), self.accelerator.process_index,
+                                                    self.num_generations, self.method.noise_share)
+        try:
+            out = super()._generate_and_score_completions(inputs)
+        finally:
+            self._noisy_flags = None
+        if not (self._papo or self._vppo) or out.get("pixel_values") is None:
+            return out
+
+        masked, share = mask_pixel_values(
+            out["pixel_values"], self.method.effective_mask_prob(),
+            image_processor=getattr(self.processing_class, "image_processor", None),
+            patch=self.method.mask_patch, generator=self._generator(),
+        )
+        self._metric("perception/masked_patch_share", share)
+        if self._papo_masked_grad:
+            out["masked_pixel_values"] = self._split_per_sample(masked, out)
+        if self._shared_masked_pass:
+            logp_mask = self._forward_logps(out, masked)
+            out["mask_per_token_logps"] = logp_mask
+            if self._vppo:
+                self._apply_vppo(out, logp_mask)
+        return out
+
+    def _apply_vppo(self, out: dict[str, Any], logp_mask: torch.Tensor) -> None:
+        mask = out["completion_mask"]
+        if out.get("tool_mask") is not None:
+            mask = mask * out["tool_mask"]
+        logp_old = out.get("old_per_token_logps")
+        if logp_old is None:  # on-policy: TRL reuses the current log-probs as "old"; compute them once here
+            logp_old = self._forward_logps(out, out["pixel_values"])
+        m = self.method
+        s = vppo_token_dependency(logp_mask, logp_old, m.vppo_s_max)
+        fmask = mask.to(s.dtype)
+        seq_scores = (s * fmask).sum(-1) / fmask.sum(-1).clamp(min=1.0)
+        # min-max normalisation over the whole rollout batch, across processes
+        all_scores = self.accelerator.gather(seq_scores)
+        factors_all, beta_max = vppo_advantage_scale(all_scores, m.vppo_beta_min)
+        n = seq_scores.size(0)
+        factors = factors_all[self.accelerator.process_index * n:(self.accelerator.process_index + 1) * n]
+        tokens = vppo_token_mask(s, mask, m.vppo_k)
+        adv = out["advantages"]
+        out["advantages"] = adv[:, None] * factors[:, None].to(adv.dtype) * tokens.to(adv.dtype)
+        self._metric("vppo/dependency_mean", (s * fmask).sum() / fmask.sum().clamp(min=1.0))
+        self._metric("vppo/token_share", tokens.sum() / mask.sum().clamp(min=1))
+        self._metric("vppo/factor_min", factors_all.min())
+        self._metric("vppo/factor_max", factors_all.max())
+        self._metric("vppo/beta_max", beta_max)
+
+    def _compute_loss(self, model, inputs):
+        papo = self._papo and (inputs.get("mask_per_token_logps") is not None
+                               or inputs.get("masked_pixel_values") is not None)
+        self._capture_logps = papo
+        try:
+            loss = super()._compute_loss(model, inputs)
+        finally:
+            self._capture_logps = False
+        if not papo:
+            return loss
+        logp, self._captured_logps = self._captured_logps, None
+        mask = inputs["completion_mask"]
+        if inputs.get("tool_mask") is not None:
+            mask = mask * inputs["tool_mask"]
+        if self._papo_masked_grad:
+            masked = torch.cat(list(inputs["masked_pixel_values"]), dim=0)
+            # the unwrapped module: a second forward through DDP before one backward is not allowed;
+            # the gradients still land on the same parameters and are reduced by DDP's backward hooks.
+            logp_mask = self._forward_logps(inputs, masked, model=self.accelerator.unwrap_model(model), grad=True)
+        else:
+            logp_mask = inputs["mask_per_token_logps"]
+        m = self.method
+        extra, stats = papo_loss(logp, logp_mask, mask, gamma=m.papo_gamma, eta_o=m.papo_eta_o, eta_m=m.papo_eta_m)
+        mode = "train" if self.model.training else "eval"
+        normalizer = self.current_gradient_accumulation_steps if mode == "train" else 1.0
+        for k, v in stats.items():
+            self._metric(f"papo/{k}", v)
+        return loss + extra / normalizer

@@ -1,0 +1,263 @@
+"""Readers/writers: a round trip per format, auto-detection, Hugging Face datasets (local, offline)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+from data_fixtures import jpeg_bytes, png_bytes
+from datasets import Dataset, DatasetDict, Image as HFImage, List
+from PIL import Image
+
+from perceptrl.data.images import read_image_bytes
+from perceptrl.data.io import detect_format, read_examples, write_examples
+from perceptrl.data.prompt import build_messages
+from perceptrl.data.schema import Box, Example
+from perceptrl.errors import PerceptrlError
+
+ANNOTATIONS = [
+    r"GE = 10, and $\angle GED = 90^\circ$",
+    "AB < CD while EF > 3\nso DE = EF",
+    r"$\frac{a}{b} < 1$ <b>kept</b>",
+]
+
+
+def _perception_r1_parquet(path: Path, with_id: bool = False) -> Path:
+    rows = [
+        {
+            "images": [{"bytes": png_bytes(), "path": "geo_0.png"}],
+            "problem": "<image>Find $x$ if $AB < CD$.",
+            "answer": "2\\sqrt{3}",
+            "visual_key_info": "\n".join(f"<info{i}>{a}</info{i}>" for i, a in enumerate(ANNOTATIONS, 1)),
+            "source": "geometry3k",
+            "difficulty": 3,
+            "tags": ["circle", "chord"],
+            "score": None,
+        },
+        {
+            "images": [{"bytes": jpeg_bytes(), "path": None}, {"bytes": png_bytes((80, 40)), "path": "b.png"}],
+            "problem": "Compare <image> and <image>.",
+            "answer": "A",
+            "visual_key_info": "<info1> spaced </info1>  <info2>two</info2>",  # non-canonical spacing
+            "source": "mathverse",
+            "difficulty": None,
+            "tags": [],
+            "score": 0.5,
+        },
+        {
+            "images": [{"bytes": png_bytes(), "path": None}],
+            "problem": "<image>No annotations here.",
+            "answer": "7",
+            "visual_key_info": "<info1>broken</info2>",  # malformed: must survive untouched
+            "source": "x",
+            "difficulty": 1,
+            "tags": ["a"],
+            "score": 1.0,
+        },
+    ]
+    if with_id:
+        for i, r in enumerate(rows):
+            r["id"] = 100 + i
+    ds = Dataset.from_list(rows).cast_column("images", List(HFImage()))
+    ds.to_parquet(str(path))
+    return path
+
+
+def _canon(ex: Example) -> dict:
+    """Everything an example carries, images as their encoded bytes."""
+    return {
+        "id": ex.id,
+        "images": [read_image_bytes(s, ex.root) for s in ex.images],
+        "problem": ex.problem,
+        "answer": ex.answer,
+        "choices": ex.choices,
+        "visual_annotations": ex.visual_annotations,
+        "boxes": ex.boxes,
+        "caption": ex.caption,
+        "metadata": {k: v for k, v in ex.metadata.items() if k != "_image_paths"},
+    }
+
+
+def _rich_examples(tmp_path: Path) -> list[Example]:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "p.png").write_bytes(png_bytes((90, 70)))
+    return [
+        Example(
+            id="count-0001",
+            images=["p.png"],
+            problem="<image>How many circles? Is $a<b$?",
+            answer="3",
+            choices=["2", "3", "4"],
+            visual_annotations=ANNOTATIONS,
+            boxes=[Box(1, 2, 30, 40, label="circle", image_index=0)],
+            caption="three red circles",
+            metadata={"precision": 1, "question_type": "multi_choice", "cot": "<think>…</think>"},
+            root=str(tmp_path / "src"),
+        ),
+        Example(
+            id="chart-0002",
+            images=[jpeg_bytes(), png_bytes((50, 60))],
+            problem="Bars <image> vs <image>",
+            answer="12.5",
+            metadata={"precision": 2, "question_type": "free_form", "cot": "c"},
+        ),
+    ]
+
+
+def test_perception_r1_parquet_round_trip_preserves_every_field(tmp_path):
+    src = _perception_r1_parquet(tmp_path / "train.parquet")
+    assert detect_format(src) == "perception_r1"
+    examples = read_examples(src)
+    assert [e.id for e in examples] == ["0", "1", "2"]
+    assert examples[0].visual_annotations == ANNOTATIONS
+    assert examples[1].visual_annotations == ["spaced", "two"]
+    assert examples[2].visual_annotations == []  # malformed: validation reports it
+    assert examples[0].metadata["tags"] == ["circle", "chord"]
+    out = write_examples(examples, tmp_path / "out.parquet", format="perception_r1")
+    before, after = pq.read_table(src), pq.read_table(out)
+    assert after.column_names == before.column_names  # no id column invented
+    assert after.to_pylist() == before.to_pylist()  # bytes, paths, annotations, extras: all equal
+    # what EasyR1 sees: ``images`` decodes to PIL images through datasets
+    loaded = datasets.load_dataset("parquet", data_files=str(out), split="train")
+    assert isinstance(loaded[1]["images"][1], Image.Image) and loaded[1]["images"][1].size == (80, 40)
+
+
+def test_perception_r1_keeps_typed_ids_and_reformats_edited_annotations(tmp_path):
+    src = _perception_r1_parquet(tmp_path / "train.parquet", with_id=True)
+    examples = read_examples(src)
+    assert [e.id for e in examples] == ["100", "101", "102"]
+    out = write_examples(examples, tmp_path / "same.parquet")
+    assert pq.read_table(out).to_pylist() == pq.read_table(src).to_pylist()  # int ids stay ints
+    examples[1].visual_annotations = ["edited < 3"]
+    examples[2].visual_annotations = ["fixed"]
+    rows = pq.read_table(write_examples(examples, tmp_path / "edited.parquet")).to_pylist()
+    assert rows[1]["visual_key_info"] == "<info1>edited < 3</info1>"
+    assert rows[2]["visual_key_info"] == "<info1>fixed</info1>"
+
+
+def test_perception_r1_image_paths_relative_to_the_parquet(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.png").write_bytes(png_bytes())
+    pq.write_table(
+        __import__("pyarrow").table({"images": [["imgs/a.png"]], "problem": ["<image>?"], "answer": ["1"]}),
+        tmp_path / "paths.parquet",
+    )
+    (ex,) = read_examples(tmp_path / "paths.parquet")
+    assert ex.images == ["imgs/a.png"] and ex.root == str(tmp_path.resolve())
+    assert read_image_bytes(ex.images[0], ex.root) == png_bytes()
+    (row,) = pq.read_table(write_examples([ex], tmp_path / "embedded.parquet")).to_pylist()
+    assert row["images"] == [{"bytes": png_bytes(), "path": "a.png"}]
+
+
+def test_missing_required_column_is_a_clear_error(tmp_path):
+    Dataset.from_list([{"question": "q", "answer": "a"}]).to_parquet(str(tmp_path / "x.parquet"))
+    with pytest.raises(PerceptrlError, match="missing column"):
+        read_examples(tmp_path / "x.parquet", format="perception_r1")
+    with pytest.raises(PerceptrlError, match="no such file"):
+        read_examples(tmp_path / "nope.parquet", format="perception_r1")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [("jsonl", "out/data.jsonl"), ("trl", "out.parquet"), ("trl", "out.jsonl"), ("trl", "trl_disk"), ("hf", "hf_disk"), ("perception_r1", "pr1.parquet")],
+)
+def test_round_trip_per_format(tmp_path, fmt, name):
+    examples = _rich_examples(tmp_path)
+    path = write_examples(examples, tmp_path / name, format=fmt)
+    assert detect_format(path) == fmt
+    back = read_examples(path)
+    if fmt == "perception_r1":  # ids are not row indices, so an id column is written
+        assert [e.id for e in back] == ["count-0001", "chart-0002"]
+    for a, b in zip(examples, back, strict=True):
+        ca, cb = _canon(a), _canon(b)
+        for meta_key in set(cb["metadata"]) - set(ca["metadata"]):  # columns other rows carry
+            assert cb["metadata"].pop(meta_key) is None
+        assert ca == cb
+
+
+def test_trl_rows_are_what_grpo_trainer_consumes(tmp_path):
+    examples = _rich_examples(tmp_path)
+    path = write_examples(examples, tmp_path / "t.parquet", format="trl", template="perception_r1")
+    ds = datasets.load_dataset("parquet", data_files=str(path), split="train")
+    row = ds[0]
+    assert {"prompt", "images", "solution"} <= set(ds.column_names)
+    assert isinstance(row["images"][0], Image.Image)
+    expected = build_messages(examples[0], "perception_r1")
+    parts = row["prompt"][0]["content"]
+    assert [p["type"] for p in parts] == [p["type"] for p in expected[0]["content"]]
+    assert parts[1]["text"] == expected[0]["content"][1]["text"]
+    assert row["solution"] == "3"
+
+
+def test_trl_rows_written_by_others(tmp_path):
+    rows = [
+        {
+            "prompt": [
+                {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+                {"role": "user", "content": [{"type": "image", "text": None}, {"type": "text", "text": "Count the dots."}]},
+            ],
+            "image": {"bytes": png_bytes(), "path": None},
+            "solution": "4",
+        }
+    ]
+    ds = Dataset.from_list(rows).cast_column("image", HFImage())
+    ds.to_parquet(str(tmp_path / "trl.parquet"))
+    assert detect_format(tmp_path / "trl.parquet") == "trl"
+    (ex,) = read_examples(tmp_path / "trl.parquet")
+    assert ex.problem == "<image>Count the dots."
+    assert ex.answer == "4" and ex.images == [png_bytes()]
+    assert ex.metadata["system_prompt"] == "Be brief."
+    (row,) = pq.read_table(write_examples([ex], tmp_path / "again.parquet", format="trl")).to_pylist()
+    assert row["prompt"][0] == {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    assert [p["type"] for p in row["prompt"][1]["content"]] == ["image", "text"]
+
+
+def test_jsonl_images_copied_verbatim_and_variants_read(tmp_path):
+    examples = _rich_examples(tmp_path)
+    path = write_examples(examples, tmp_path / "j" / "data.jsonl", format="jsonl")
+    first = json.loads(path.read_text().splitlines()[0])
+    assert first["images"] == ["images/count-0001_0.png"]
+    assert (path.parent / first["images"][0]).read_bytes() == (tmp_path / "src" / "p.png").read_bytes()
+    # another project's JSONL: single ``image``, ``question``/``solution``, a visual_key_info string
+    (tmp_path / "other.jsonl").write_text(
+        json.dumps({"image": "j/images/count-0001_0.png", "question": "<image>Q", "solution": "5",
+                    "visual_key_info": "<info1>a < b</info1>", "extra": {"k": 1}}) + "\n"
+    )
+    (ex,) = read_examples(tmp_path / "other.jsonl")
+    assert (ex.id, ex.problem, ex.answer, ex.visual_annotations) == ("0", "<image>Q", "5", ["a < b"])
+    assert ex.metadata == {"extra": {"k": 1}}
+    assert read_image_bytes(ex.images[0], ex.root) == (tmp_path / "src" / "p.png").read_bytes()
+
+
+def test_hf_local_dataset_with_column_mapping_and_splits(tmp_path):
+    rows = [
+        {"pid": "7", "question": "What is the value?", "query": "Hint: ... What is the value?",
+         "decoded_image": {"bytes": png_bytes(), "path": None}, "answer": "12", "choices": None,
+         "unit": "cm", "precision": 1.0, "question_type": "free_form"},
+    ]
+    ds = Dataset.from_list(rows).cast_column("decoded_image", HFImage())
+    DatasetDict({"testmini": ds, "test": ds}).save_to_disk(str(tmp_path / "mathvista"))
+    assert detect_format(tmp_path / "mathvista") == "hf"
+    with pytest.raises(PerceptrlError, match="several splits"):
+        read_examples(tmp_path / "mathvista")
+    (ex,) = read_examples(tmp_path / "mathvista", split="testmini", column_mapping={"problem": "query"})
+    assert (ex.id, ex.problem, ex.answer) == ("7", "Hint: ... What is the value?", "12")
+    assert ex.images == [png_bytes()]
+    assert ex.metadata["unit"] == "cm" and ex.metadata["question"] == "What is the value?"
+    assert ex.to_row()["precision"] == 1.0
+    with pytest.raises(PerceptrlError, match="not in the data"):
+        read_examples(tmp_path / "mathvista", split="test", column_mapping={"problem": "nope"})
+
+
+def test_uncached_hub_id_offline_says_so_and_how_to_fix(monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(PerceptrlError) as err:
+        read_examples("perceptrl-test/definitely-not-cached", split="test")
+    msg = str(err.value)
+    assert "not in the local cache" in msg and "local copy" in msg and "--local-dir" in msg

@@ -1,0 +1,53 @@
+"""Crash-safe JSONL log and atomic summaries."""
+
+import json
+import os
+
+from perceptrl.eval.store import JsonlLog, read_jsonl, write_json_atomic
+
+
+def key(r):
+    return (r["bench"], r["id"], r["sample"])
+
+
+def test_append_skips_known_keys_and_survives_reopen(tmp_path):
+    p = tmp_path / "responses.jsonl"
+    log = JsonlLog(p, key)
+    assert log.append([{"bench": "b", "id": "1", "sample": 0, "r": "x"}, {"bench": "b", "id": "2", "sample": 0, "r": "y"}]) == 2
+    assert log.append([{"bench": "b", "id": "1", "sample": 0, "r": "other"}]) == 0
+    again = JsonlLog(p, key)
+    assert len(again) == 2 and ("b", "1", 0) in again and again.get(("b", "1", 0))["r"] == "x"
+    assert len(p.read_text().splitlines()) == 2
+
+
+def test_torn_last_line_is_cut_and_rewritten(tmp_path):
+    p = tmp_path / "responses.jsonl"
+    full = json.dumps({"bench": "b", "id": "1", "sample": 0}) + "\n"
+    torn = json.dumps({"bench": "b", "id": "2", "sample": 0})[:15]  # killed mid-write
+    p.write_text(full + torn)
+    assert [r["id"] for r in read_jsonl(p)] == ["1"]
+    log = JsonlLog(p, key)
+    assert len(log) == 1 and p.read_text() == full
+    log.append([{"bench": "b", "id": "2", "sample": 0}])
+    assert [r["id"] for r in read_jsonl(p)] == ["1", "2"]
+
+
+def test_torn_only_line(tmp_path):
+    p = tmp_path / "r.jsonl"
+    p.write_text('{"bench": "b", "id"')
+    assert len(JsonlLog(p, key)) == 0 and p.read_text() == ""
+
+
+def test_duplicate_lines_count_once(tmp_path):
+    p = tmp_path / "r.jsonl"
+    rec = json.dumps({"bench": "b", "id": "1", "sample": 0}) + "\n"
+    p.write_text(rec + rec)
+    assert len(JsonlLog(p, key)) == 1
+
+
+def test_write_json_atomic_replaces_and_leaves_no_temp(tmp_path):
+    p = tmp_path / "summary.json"
+    write_json_atomic(p, {"a": 1})
+    write_json_atomic(p, {"a": 2})
+    assert json.loads(p.read_text()) == {"a": 2}
+    assert os.listdir(tmp_path) == ["summary.json"]

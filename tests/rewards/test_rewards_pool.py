@@ -1,0 +1,96 @@
+import os
+import signal
+import time
+
+from perceptrl.rewards.pool import BUDGET, ERROR, OK, TIMEOUT, WorkerPool
+
+
+def square(key, timeout):
+    return float(key * key)
+
+
+def busy_python(key, timeout):
+    """Pure-Python work: the worker's timer interrupts it."""
+    if key < 0:
+        t = time.perf_counter()
+        while time.perf_counter() - t < 60:
+            pass
+    return float(key)
+
+
+def stuck_in_c(key, timeout):
+    """Blocks the timer signal and sleeps: like C code that never returns to Python."""
+    if key < 0:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(60)
+    return float(key)
+
+
+def crash(key, timeout):
+    if key < 0:
+        os._exit(3)
+    return float(key)
+
+
+def test_results_in_task_order():
+    pool = WorkerPool(2, item_timeout=1.0)
+    try:
+        keys = list(range(20))
+        res = pool.run(square, keys, [keys[i : i + 3] for i in range(0, 20, 3)], time.monotonic() + 10)
+        assert res.values == [float(k * k) for k in keys] and set(res.status) == {OK}
+    finally:
+        pool.close()
+
+
+def test_python_level_timeout_keeps_the_worker():
+    pool = WorkerPool(1, item_timeout=0.3)
+    try:
+        pids = pool.pids
+        keys = [1, -1, 2]
+        t = time.monotonic()
+        res = pool.run(busy_python, keys, [[0, 1, 2]], t + 10)
+        assert res.status == [OK, TIMEOUT, OK] and res.values[2] == 2.0
+        assert time.monotonic() - t < 2.0
+        assert pool.pids == pids and res.replaced == 0
+    finally:
+        pool.close()
+
+
+def test_stuck_worker_is_killed_and_replaced_and_its_other_items_requeued():
+    pool = WorkerPool(2, item_timeout=0.3, kill_after=0.8)
+    try:
+        old = set(pool.pids)
+        keys = [1, -1, 2, 3, 4, 5]
+        t = time.monotonic()
+        res = pool.run(stuck_in_c, keys, [[0, 1, 2], [3, 4, 5]], t + 10)
+        elapsed = time.monotonic() - t
+        assert res.status == [OK, TIMEOUT, OK, OK, OK, OK]
+        assert res.values[2] == 2.0  # queued behind the stuck item, re-run elsewhere
+        assert res.replaced == 1 and len(old & set(pool.pids)) == 1
+        assert elapsed < 3.0
+        # the pool still works after the replacement
+        again = pool.run(square, [3], [[0]], time.monotonic() + 5)
+        assert again.values == [9.0]
+    finally:
+        pool.close()
+
+
+def test_crashed_worker_is_reported_and_replaced():
+    pool = WorkerPool(1, item_timeout=1.0)
+    try:
+        res = pool.run(crash, [1, -1, 2], [[0, 1, 2]], time.monotonic() + 10)
+        assert res.status == [OK, ERROR, OK] and res.replaced == 1 and res.errors
+    finally:
+        pool.close()
+
+
+def test_batch_deadline_is_kept():
+    pool = WorkerPool(2, item_timeout=5.0)
+    try:
+        keys = [-1] * 6
+        t = time.monotonic()
+        res = pool.run(busy_python, keys, [[i] for i in range(6)], t + 1.0)
+        assert time.monotonic() - t < 2.0
+        assert set(res.status) == {BUDGET}
+    finally:
+        pool.close()

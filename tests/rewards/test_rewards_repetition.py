@@ -1,0 +1,26 @@
+import pytest
+
+from perceptrl.rewards.registry import get_reward
+from perceptrl.rewards.repetition import make_repetition_reward, repetition_penalty
+
+
+def test_short_or_unique_text_scores_zero():
+    assert repetition_penalty("only a few words") == 0.0
+    assert repetition_penalty(" ".join(f"w{i}" for i in range(100))) == 0.0
+    assert repetition_penalty("") == 0.0
+
+
+def test_formula_matches_perception_r1():
+    words = ("a b c d e " * 20).split()  # period-5 text: 100 words, 81 20-grams, 5 unique
+    expected = -2.0 * (1 - 5 / 81)
+    assert repetition_penalty(" ".join(words)) == pytest.approx(expected)
+    assert repetition_penalty(" ".join(w.upper() for w in words)) == pytest.approx(expected)  # lower-cased
+
+
+def test_bounded_by_max_penalty_and_configurable():
+    assert -2.0 <= repetition_penalty("same " * 5000) < -1.99
+    fn = make_repetition_reward(ngram_size=2, max_penalty=-1.0)
+    assert fn("a b a b a b", {}) == pytest.approx(-1.0 * (1 - 2 / 5))
+    assert get_reward("repetition").penalty
+    with pytest.raises(ValueError):
+        make_repetition_reward(max_penalty=1.0)
