@@ -20,6 +20,7 @@ both agree on every non-pathological response.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -153,6 +154,24 @@ def reference_scores(completions, rows) -> list[float]:
     return out
 
 
+def _cpu_seconds(pid: int) -> float:
+    """user + system CPU seconds of a process (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _why_different(completion: str, gold: str) -> str:
+    """Why the reference and perceptrl disagree on a response (reference bugs we fix by design)."""
+    if re.fullmatch(r"[A-D]", gold):
+        return "choice letter (reference parses 'B. 8/11' as the number 8)"
+    m = _REF_ANSWER.search(completion)
+    if m is None and "<answer>" in completion:
+        return "multi-line <answer> (reference regex lacks DOTALL)"
+    if m is not None and "\\boxed" not in m.group(1) and "$" not in m.group(1):
+        return "bare answer (reference parses '2\\sqrt{3}' unwrapped)"
+    return "other"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n-prompts", type=int, default=128)
@@ -181,24 +200,39 @@ def main(argv=None) -> int:
         if name == "1pct" and args.skip_baseline_1pct:
             base_t, base = None, None
         else:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             base = reference_scores(completions, rows)
-            base_t = time.perf_counter() - t
+            base_t, base_cpu = time.perf_counter() - t, time.process_time() - c
+        pids = runner.worker_pids
+        w0, c = sum(_cpu_seconds(p) for p in pids), time.process_time()
         t = time.perf_counter()
         batch = runner.score(completions, rows)
         ours_t = time.perf_counter() - t
         m = batch.metrics
-        print(f"[{name}] pathological={sum(bad)}  baseline_s: {base_t if base_t is None else round(base_t, 3)}  "
+        print(f"[{name}] pathological={sum(bad)}  baseline_s: {'skipped' if base_t is None else f'{base_t:.3f}'}  "
               f"ours_s: {ours_t:.3f}  (budget {runner.batch_budget:.0f} s; accuracy timeouts={m['accuracy/timeouts']:.0f} "
-              f"over_budget={m['accuracy/over_budget']:.0f} unique={m['accuracy/unique_keys']:.0f})")
+              f"over_budget={m['accuracy/over_budget']:.0f} unique keys={m['accuracy/unique_keys']:.0f}/{len(completions)})")
         if base is not None:
+            # parent + workers; unknown if a worker was replaced (its CPU time left with it)
+            same = runner.worker_pids == pids
+            ours_cpu = time.process_time() - c + sum(_cpu_seconds(p) for p in pids) - w0 if same else None
             diff = [i for i in range(len(base)) if not bad[i] and abs(base[i] - batch.total[i]) > 1e-9]
-            print(f"[{name}] agreement on non-pathological responses: {len(base) - sum(bad) - len(diff)}/"
-                  f"{len(base) - sum(bad)}")
-            for i in diff[:5]:
-                print(f"   differs #{i}: gold={rows[i]['answer']!r} ref={base[i]:.3f} ours={batch.total[i]:.3f} "
-                      f"components={ {k: v[i] for k, v in batch.components.items()} }")
+            reasons: dict[str, int] = {}
+            for i in diff:
+                why = _why_different(completions[i], rows[i]["answer"])
+                reasons[why] = reasons.get(why, 0) + 1
+            print(f"[{name}] same total on {len(base) - sum(bad) - len(diff)}/{len(base) - sum(bad)} non-pathological "
+                  f"responses; differences: {reasons or 'none'}")
+            if ours_cpu is not None:
+                print(f"[{name}] cpu_s: baseline {base_cpu:.2f}, ours {ours_cpu:.2f} (parent + workers; "
+                      f"independent of machine load)")
             print(f"rewards_speedup: {base_t / ours_t:.1f}" + ("" if name == "0pct" else "  (1% pathological)"))
+        if name == "0pct":
+            # steady state: the runner is persistent across training steps; a second, different batch
+            c2, r2, _ = make_batch(args.n_prompts, args.group, 0.0, seed=99)
+            t = time.perf_counter()
+            runner.score(c2, r2)
+            print(f"[{name}] ours_s on a second batch (new prompts, warm workers): {time.perf_counter() - t:.3f}")
         if ours_t > runner.batch_budget + 1.0:
             print(f"[{name}] FAIL: ours exceeded its budget")
             status = 1

@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "perceptrl.eval.cli",
     "perceptrl.train.cli",
     "perceptrl.judge.cli",
+    "perceptrl.annotate.cli",
     "perceptrl.rewards.cli",
 ]
 

@@ -57,6 +57,26 @@ def _perception_r1_parquet(path: Path, with_id: bool = False) -> Path:
             "tags": ["a"],
             "score": 1.0,
         },
+        {
+            "images": [{"bytes": png_bytes(), "path": None}],
+            "problem": "<image>Empty annotation string.",
+            "answer": "8",
+            "visual_key_info": "",
+            "source": None,
+            "difficulty": 2,
+            "tags": None,
+            "score": 2.0,
+        },
+        {
+            "images": [{"bytes": png_bytes(), "path": None}],
+            "problem": "<image>Null annotation.",
+            "answer": "9",
+            "visual_key_info": None,
+            "source": "y",
+            "difficulty": 2,
+            "tags": ["b"],
+            "score": None,
+        },
     ]
     if with_id:
         for i, r in enumerate(rows):
@@ -111,7 +131,7 @@ def test_perception_r1_parquet_round_trip_preserves_every_field(tmp_path):
     src = _perception_r1_parquet(tmp_path / "train.parquet")
     assert detect_format(src) == "perception_r1"
     examples = read_examples(src)
-    assert [e.id for e in examples] == ["0", "1", "2"]
+    assert [e.id for e in examples] == ["0", "1", "2", "3", "4"]
     assert examples[0].visual_annotations == ANNOTATIONS
     assert examples[1].visual_annotations == ["spaced", "two"]
     assert examples[2].visual_annotations == []  # malformed: validation reports it
@@ -128,7 +148,7 @@ def test_perception_r1_parquet_round_trip_preserves_every_field(tmp_path):
 def test_perception_r1_keeps_typed_ids_and_reformats_edited_annotations(tmp_path):
     src = _perception_r1_parquet(tmp_path / "train.parquet", with_id=True)
     examples = read_examples(src)
-    assert [e.id for e in examples] == ["100", "101", "102"]
+    assert [e.id for e in examples] == ["100", "101", "102", "103", "104"]
     out = write_examples(examples, tmp_path / "same.parquet")
     assert pq.read_table(out).to_pylist() == pq.read_table(src).to_pylist()  # int ids stay ints
     examples[1].visual_annotations = ["edited < 3"]
@@ -150,6 +170,17 @@ def test_perception_r1_image_paths_relative_to_the_parquet(tmp_path):
     assert read_image_bytes(ex.images[0], ex.root) == png_bytes()
     (row,) = pq.read_table(write_examples([ex], tmp_path / "embedded.parquet")).to_pylist()
     assert row["images"] == [{"bytes": png_bytes(), "path": "a.png"}]
+
+
+def test_hub_style_folder_of_shards_needs_a_split(tmp_path):
+    data = tmp_path / "geometry3k" / "data"
+    data.mkdir(parents=True)
+    for split, answer in (("train", "1"), ("test", "2")):
+        ex = Example(split, [png_bytes()], "<image>?", answer)
+        write_examples([ex], data / f"{split}-00000-of-00001.parquet")
+    with pytest.raises(PerceptrlError, match="several splits: test, train"):
+        read_examples(tmp_path / "geometry3k")
+    assert [e.answer for e in read_examples(tmp_path / "geometry3k", split="test")] == ["2"]
 
 
 def test_missing_required_column_is_a_clear_error(tmp_path):

@@ -115,3 +115,12 @@ def test_pixel_bounds_can_be_a_warning_or_off(seeded_jsonl):
     assert validate_examples(examples, pixel_bounds="off", **kw).issues == []
     with pytest.raises(PerceptrlError, match="pixel_bounds"):
         validate_examples(examples, pixel_bounds="maybe")
+
+
+def test_ensure_valid_logs_one_line_per_warning_kind(caplog):
+    rows = [Example(str(i), [png_bytes()], "no placeholder here", "1") for i in range(30)]
+    with caplog.at_level("WARNING", logger="perceptrl.data.validate"):
+        report = ensure_valid(rows, source="bench")
+    assert report.ok and len(report.warnings) == 30
+    (line,) = caplog.messages
+    assert "30 rows [no_placeholder]" in line and "'0', '1'" in line

@@ -73,7 +73,6 @@ MATHVERSE_VERSIONS = ["Text Dominant", "Text Lite", "Vision Intensive", "Vision 
 
 
 def build_mathverse(root: Path) -> Path:
-    import pyarrow as pa  # noqa: F401  (datasets writes parquet through it)
     from datasets import Dataset, Features, Image as HFImage, Value
 
     problems = [

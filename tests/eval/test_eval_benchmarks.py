@@ -17,6 +17,7 @@ def test_mathvista_from_save_to_disk(bench_sources):
     f, mc = exs[0], exs[1]
     assert f.problem.startswith("Hint:") and "Question: What is the length of AB?" in f.problem  # official query
     assert f.metadata["precision"] == 1 and f.metadata["unit"] == "cm" and f.metadata["answer_type"] == "float"
+    assert f.metadata["task"] == "geometry problem solving"
     assert mc.metadata["options"] == ["3/11", "8/11", "6/11"] and mc.answer == "8/11" and mc.choices is None
     assert "(B) 8/11" in mc.problem  # choices stay where the benchmark put them (in the query)
     assert exs[2].metadata["precision"] is None

@@ -24,10 +24,18 @@ def test_load_local_dir(fixture, request):
     assert _trainable(model) == sum(p.numel() for p in model.parameters())
 
 
-def test_dtype_and_attention_options(tiny_qwen2vl_dir):
-    model, _ = load_vlm(str(tiny_qwen2vl_dir), dtype="bfloat16", attn_implementation="eager", device_map="cpu")
+def test_dtype_attention_and_processor_options(tiny_qwen2vl_dir):
+    model, proc = load_vlm(
+        str(tiny_qwen2vl_dir),
+        dtype="bfloat16",
+        attn_implementation="eager",
+        device_map="cpu",
+        processor_kwargs={"max_pixels": 28 * 28 * 16, "padding_side": "right"},
+    )
     assert model.dtype == torch.bfloat16
     assert model.config._attn_implementation == "eager"
+    assert proc.image_processor.size.longest_edge == 28 * 28 * 16
+    assert proc.tokenizer.padding_side == "right"
     with pytest.raises(PerceptrlError, match="unknown dtype"):
         load_vlm(tiny_qwen2vl_dir, dtype="float33")
 
@@ -52,6 +60,9 @@ def test_lora_wraps_language_model_only(tiny_qwen25vl_dir, as_config):
 def test_bad_lora_argument(tiny_qwen2vl_dir):
     with pytest.raises(PerceptrlError, match="LoRA"):
         load_vlm(tiny_qwen2vl_dir, lora={"rank": 4})
+    with pytest.raises(PerceptrlError, match="LoRA") as e:
+        load_vlm(tiny_qwen2vl_dir, lora={"target_modules": ["no_such_layer"]})
+    assert "target_modules" in e.value.fix
     with pytest.raises(PerceptrlError, match="LoraConfig"):
         load_vlm(tiny_qwen2vl_dir, lora=4)
 
@@ -60,7 +71,10 @@ def test_missing_directory_names_path_and_fix(tmp_path):
     missing = tmp_path / "no" / "such-model"
     with pytest.raises(PerceptrlError) as e:
         load_vlm(missing)
-    assert str(missing) in str(e.value) and "build-tiny" in e.value.fix
+    assert str(missing) in str(e.value) and "does not exist" in str(e.value) and "build-tiny" in e.value.fix
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(PerceptrlError, match="is a file"):
+        load_vlm(tmp_path / "model.safetensors")
 
 
 def test_directory_without_config(tmp_path):
@@ -68,6 +82,20 @@ def test_directory_without_config(tmp_path):
     with pytest.raises(PerceptrlError, match="no config.json") as e:
         load_vlm(tmp_path)
     assert e.value.where == str(tmp_path)
+
+
+def test_corrupt_config_and_missing_processor(tiny_qwen2vl_dir, tmp_path):
+    import shutil
+
+    for name in ("config.json", "model.safetensors", "generation_config.json"):
+        shutil.copy(tiny_qwen2vl_dir / name, tmp_path / name)
+    with pytest.raises(PerceptrlError, match="cannot load the processor") as e:
+        load_vlm(tmp_path)
+    assert "processor.save_pretrained" in e.value.fix
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(PerceptrlError, match="config") as e:
+        load_vlm(tmp_path)
+    assert e.value.where.endswith("config.json")
 
 
 def test_unreachable_hub_id_offline(monkeypatch):

@@ -49,6 +49,8 @@ def test_auto_processor_round_trip(fixture, request, tmp_path):
     assert type(proc) is QwenVLImageOnlyProcessor
     assert type(proc.image_processor).__name__ == "Qwen2VLImageProcessorPil"
     assert not hasattr(proc, "video_processor")
+    names = proc.model_input_names
+    assert len(names) == len(set(names)) and {"pixel_values", "image_grid_thw", "mm_token_type_ids"} <= set(names)
     proc.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "processor_config.json").read_text())["processor_class"] == type(proc).__name__
     again = AutoProcessor.from_pretrained(tmp_path)
@@ -121,8 +123,8 @@ def test_stock_qwen_checkpoint_layout_loads_without_torchvision(tiny_qwen25vl_di
 
     with pytest.raises(ImportError, match="[Tt]orchvision"):
         AutoProcessor.from_pretrained(ckpt)  # what a user hits without perceptrl
-    proc = load_processor(ckpt, model_type="qwen2_5_vl")
-    assert type(proc) is QwenVLImageOnlyProcessor
+    for proc in (load_processor(ckpt, model_type="qwen2_5_vl"), load_processor(ckpt)):
+        assert type(proc) is QwenVLImageOnlyProcessor
     assert type(proc.image_processor).__name__ == "Qwen2VLImageProcessorPil"
     model, proc2 = load_vlm(ckpt)
     assert type(proc2) is QwenVLImageOnlyProcessor

@@ -50,7 +50,7 @@ def test_python_level_timeout_keeps_the_worker():
         t = time.monotonic()
         res = pool.run(busy_python, keys, [[0, 1, 2]], t + 10)
         assert res.status == [OK, TIMEOUT, OK] and res.values[2] == 2.0
-        assert time.monotonic() - t < 2.0
+        assert time.monotonic() - t < 3.0  # the item would run 60 s
         assert pool.pids == pids and res.replaced == 0
     finally:
         pool.close()
@@ -67,7 +67,7 @@ def test_stuck_worker_is_killed_and_replaced_and_its_other_items_requeued():
         assert res.status == [OK, TIMEOUT, OK, OK, OK, OK]
         assert res.values[2] == 2.0  # queued behind the stuck item, re-run elsewhere
         assert res.replaced == 1 and len(old & set(pool.pids)) == 1
-        assert elapsed < 3.0
+        assert elapsed < 5.0  # the stuck item would sleep 60 s
         # the pool still works after the replacement
         again = pool.run(square, [3], [[0]], time.monotonic() + 5)
         assert again.values == [9.0]
@@ -90,7 +90,21 @@ def test_batch_deadline_is_kept():
         keys = [-1] * 6
         t = time.monotonic()
         res = pool.run(busy_python, keys, [[i] for i in range(6)], t + 1.0)
-        assert time.monotonic() - t < 2.0
+        assert time.monotonic() - t < 3.0  # 1 s deadline + replacing the busy workers, on a loaded machine
         assert set(res.status) == {BUDGET}
+    finally:
+        pool.close()
+
+
+def test_worker_killed_between_batches_is_replaced():
+    pool = WorkerPool(2, item_timeout=1.0)
+    try:
+        victim = pool.pids[0]
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(0.2)
+        keys = list(range(8))
+        res = pool.run(square, keys, [[i] for i in keys], time.monotonic() + 10)
+        assert res.values == [float(k * k) for k in keys]
+        assert victim not in pool.pids
     finally:
         pool.close()

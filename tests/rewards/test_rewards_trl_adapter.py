@@ -73,7 +73,6 @@ def test_completion_text_forms():
     assert completion_text(None) == ""
 
 
-@pytest.mark.slow
 def test_real_grpo_trainer_logs_each_component(tiny_qwen25vl_dir, tmp_path):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer

@@ -29,6 +29,7 @@ returning new examples for the repaired rows and the *same objects* for every ot
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -158,8 +159,6 @@ def _image_issues(
             return [issue("missing_image", f"file not found: {path}", "restore the file or fix the path")], None
         opener: Any = path
     elif isinstance(src, bytes):
-        import io
-
         opener = io.BytesIO(src)
     else:
         opener = None
@@ -424,10 +423,12 @@ def ensure_valid(examples: Sequence[Example], **kwargs: Any) -> ValidationReport
     Train and eval call this before any expensive work. Warnings are logged, not raised.
     """
     report = validate_examples(examples, **kwargs)
-    for w in report.warnings[:20]:
-        logger.warning("%s row %d (id %r) %s: %s", report.source, w.row, w.id, w.field, w.reason)
-    if len(report.warnings) > 20:
-        logger.warning("… and %d more warnings", len(report.warnings) - 20)
+    by_code: dict[str, list[Issue]] = {}
+    for w in report.warnings:
+        by_code.setdefault(w.code, []).append(w)
+    for code, ws in by_code.items():  # one line per kind: a benchmark without placeholders is 1,000 rows
+        ids = ", ".join(repr(w.id) for w in ws[:5]) + (", …" if len(ws) > 5 else "")
+        logger.warning("%s: %d rows [%s] %s (ids %s)", report.source, len(ws), code, ws[0].reason, ids)
     if not report.ok:
         raise report.to_error()
     return report

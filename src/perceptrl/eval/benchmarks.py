@@ -5,7 +5,7 @@ example and keeps what its scorer and metrics need in ``metadata``:
 
 * ``mathvista`` (``AI4Math/MathVista`` testmini): the official ``query`` (question + hint + choices)
   is the problem text; gold ``answer`` is the option *text* for multiple choice;
-  ``metadata``: options, question_type, answer_type, precision, unit.
+  ``metadata``: options, question_type, answer_type, precision, unit, task.
 * ``mathverse`` (``AI4Math/MathVerse`` testmini, 788 problems x 5 versions): ``question`` (choices
   are inside the text; parsed to ``metadata["options"]``), or the benchmark's own ``query_wo``
   when the question is empty (the *Vision Only* version puts it in the image); gold is a letter
@@ -124,6 +124,7 @@ def _precision(value: Any) -> int | None:
 def map_mathvista(row: Mapping[str, Any], idx: int, root: str | None) -> Example:
     options = list(row["choices"]) if row.get("choices") else None
     qtype = _text(row.get("question_type")) or ("multi_choice" if options else "free_form")
+    extra = row.get("metadata") if isinstance(row.get("metadata"), Mapping) else {}
     return Example(
         id=_text(row["pid"]),
         images=_images(row.get("decoded_image") or row.get("image")),
@@ -136,6 +137,7 @@ def map_mathvista(row: Mapping[str, Any], idx: int, root: str | None) -> Example
             "answer_type": _text(row.get("answer_type")) or None,
             "precision": _precision(row.get("precision")),
             "unit": _text(row.get("unit")) or None,
+            "task": _text(extra.get("task")) or None,  # e.g. "geometry problem solving"
         },
         root=root,
     )

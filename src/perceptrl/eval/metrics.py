@@ -2,7 +2,7 @@
 
 An item's score is the mean correctness of its samples (1 sample for greedy; k for avg@k, whose
 benchmark accuracy is then the mean over items of the per-item mean, as PAPO/VPPO report).
-Breakdowns: MathVerse per problem version, MathVista per question type and answer type,
+Breakdowns: MathVerse per problem version, MathVista per question type, answer type and task,
 synthetic per kind, and WeMath's four-dimensional metrics (:mod:`perceptrl.eval.wemath`;
 an item counts as right there when most of its samples are).
 """
@@ -18,7 +18,7 @@ from perceptrl.eval.wemath import wemath_metrics
 # metadata key to break each benchmark down by
 BREAKDOWNS: dict[str, tuple[str, ...]] = {
     "mathverse": ("problem_version",),
-    "mathvista": ("question_type", "answer_type"),
+    "mathvista": ("question_type", "answer_type", "task"),
     "mathvision": ("subject",),
     "synth": ("kind",),
 }

@@ -180,9 +180,15 @@ def load_run(run_dir: str | Path) -> tuple[dict, list[dict], list[dict]]:
         raise PerceptrlError("not a perceptrl eval run (no run.json)", where=str(run),
                              fix="pass the --out folder of a `perceptrl eval --model …` run")
     config = json.loads((run / RUN_FILE).read_text())
-    items = list({item_key(r): r for r in reversed(list(read_jsonl(run / ITEMS_FILE)))}.values())[::-1]
-    responses = list({response_key(r): r for r in reversed(list(read_jsonl(run / RESPONSES_FILE)))}.values())[::-1]
-    return config, items, responses
+    return config, _first_by_key(read_jsonl(run / ITEMS_FILE), item_key), _first_by_key(
+        read_jsonl(run / RESPONSES_FILE), response_key)
+
+
+def _first_by_key(records, key) -> list[dict]:
+    out: dict = {}
+    for r in records:
+        out.setdefault(key(r), r)
+    return list(out.values())
 
 
 def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: bool = True) -> dict[str, Any]:

@@ -42,9 +42,8 @@ def _load_config(name_or_path: str, trust_remote_code: bool):
     if _looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
         if not path.is_dir():
-            raise PerceptrlError(
-                f"model directory not found: {name_or_path}", where=str(path), fix=_FETCH_FIX
-            )
+            what = "is a file, not a model directory" if path.exists() else "does not exist"
+            raise PerceptrlError(f"model path {name_or_path} {what}", where=str(path), fix=_FETCH_FIX)
         if not (path / "config.json").is_file():
             raise PerceptrlError(
                 f"{path} has no config.json, so it is not a saved transformers model",
@@ -55,6 +54,12 @@ def _load_config(name_or_path: str, trust_remote_code: bool):
     try:
         return AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except OSError as e:  # not found locally, not on the hub, or no network
+        if _looks_like_path(name_or_path):
+            raise PerceptrlError(
+                f"cannot read the model config in {name_or_path}: {str(e).splitlines()[0]}",
+                where=f"{name_or_path}/config.json",
+                fix="re-save the model with `save_pretrained` (config.json is unreadable or corrupt)",
+            ) from e
         raise PerceptrlError(
             f"cannot load model {name_or_path!r}: not a local directory and not available from the Hugging Face "
             f"Hub cache or network ({type(e).__name__}: {str(e).splitlines()[0]})",
@@ -74,13 +79,37 @@ def _torchvision_available() -> bool:
     return importlib.util.find_spec("torchvision") is not None
 
 
-def load_processor(name_or_path: str | os.PathLike, *, model_type: str | None = None, trust_remote_code: bool = False):
+def load_processor(
+    name_or_path: str | os.PathLike,
+    *,
+    model_type: str | None = None,
+    trust_remote_code: bool = False,
+    **processor_kwargs: Any,
+):
     """``AutoProcessor.from_pretrained``, falling back to the image-only processor for the
-    Qwen2-VL family when torchvision is absent (the stock processor would fail to build)."""
+    Qwen2-VL family when torchvision is absent (the stock processor would fail to build).
+
+    ``model_type`` is read from the folder's config when not given. ``processor_kwargs`` reach
+    the sub-processors, e.g. ``max_pixels=1806336`` (Perception-R1's image bound) for the image
+    processor or ``padding_side="left"`` for the tokenizer.
+    """
     name = str(name_or_path)
-    if model_type in QWEN_VL_MODEL_TYPES and not _torchvision_available():
-        return QwenVLImageOnlyProcessor.from_pretrained(name)
-    return AutoProcessor.from_pretrained(name, trust_remote_code=trust_remote_code)
+    if model_type is None:
+        try:
+            model_type = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code).model_type
+        except (OSError, ValueError):
+            pass  # a processor-only folder: AutoProcessor decides below
+    try:
+        if model_type in QWEN_VL_MODEL_TYPES and not _torchvision_available():
+            return QwenVLImageOnlyProcessor.from_pretrained(name, **processor_kwargs)
+        return AutoProcessor.from_pretrained(name, trust_remote_code=trust_remote_code, **processor_kwargs)
+    except (OSError, ValueError) as e:
+        raise PerceptrlError(
+            f"cannot load the processor (tokenizer / image processor) of {name}: {str(e).splitlines()[0]}",
+            where=name,
+            fix="save the processor next to the model (`processor.save_pretrained(dir)`), or load it from the "
+            "original checkpoint",
+        ) from e
 
 
 def wrap_lora(model, lora: Any):
@@ -111,7 +140,14 @@ def wrap_lora(model, lora: Any):
             where="load_vlm(lora=...)",
             fix="pass e.g. lora={'r': 16, 'lora_alpha': 32}",
         )
-    return get_peft_model(model, lora)
+    try:
+        return get_peft_model(model, lora)
+    except ValueError as e:  # e.g. no default target modules for this architecture
+        raise PerceptrlError(
+            f"cannot add LoRA adapters: {str(e).splitlines()[0]}",
+            where="load_vlm(lora=...)",
+            fix="name the layers to adapt, e.g. lora={'target_modules': ['q_proj', 'v_proj']}",
+        ) from e
 
 
 def load_vlm(
@@ -122,6 +158,7 @@ def load_vlm(
     attn_implementation: str | None = None,
     lora: Any = None,
     trust_remote_code: bool = False,
+    processor_kwargs: Mapping[str, Any] | None = None,
 ):
     """Load an image-text-to-text model and its processor.
 
@@ -132,6 +169,8 @@ def load_vlm(
         attn_implementation: ``"sdpa"``, ``"eager"``, ``"flash_attention_2"``...; None = transformers' default.
         lora: None, a ``peft.LoraConfig``, or a dict of its arguments (see :func:`wrap_lora`).
         trust_remote_code: allow checkpoints that ship their own modelling code.
+        processor_kwargs: passed to the processor's ``from_pretrained`` (``min_pixels``,
+            ``max_pixels``, ``padding_side``...); None keeps the checkpoint's settings.
 
     Returns:
         ``(model, processor)``; the model is a ``PeftModel`` when ``lora`` is given.
@@ -162,7 +201,9 @@ def load_vlm(
             where=name,
             fix="use a vision-language model that AutoModelForImageTextToText supports (Qwen2-VL, Qwen2.5-VL, ...)",
         ) from e
-    processor = load_processor(name, model_type=config.model_type, trust_remote_code=trust_remote_code)
+    processor = load_processor(
+        name, model_type=config.model_type, trust_remote_code=trust_remote_code, **dict(processor_kwargs or {})
+    )
     logger.info(
         "loaded %s (%s, %.1fM params) with %s",
         name,

@@ -41,10 +41,12 @@ class QwenVLImageOnlyProcessor(Qwen2VLProcessor):
 
     # Inherited from Qwen2VLProcessor and kept on purpose: ``replace_image_token`` (one
     # ``<|image_pad|>`` per merged patch), ``_get_num_multimodal_tokens``,
-    # ``post_process_image_text_to_text`` and ``return_mm_token_type_ids = True`` (the model
-    # computes its 3-D rope positions from ``mm_token_type_ids``).
+    # ``post_process_image_text_to_text``, ``model_input_names`` and
+    # ``return_mm_token_type_ids = True`` (the model computes its 3-D rope positions from
+    # ``mm_token_type_ids``).
 
     def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
+        # **kwargs: settings a stock processor config may carry (video options); unused here.
         self.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
         self.video_token = getattr(tokenizer, "video_token", None) or "<|video_pad|>"
         self.image_token_id = getattr(tokenizer, "image_token_id", None) or tokenizer.convert_tokens_to_ids(
@@ -63,10 +65,6 @@ class QwenVLImageOnlyProcessor(Qwen2VLProcessor):
                 "(needs torchvision) to process videos."
             )
         return super().__call__(images=images, text=text, audio=audio, **kwargs)
-
-    @property
-    def model_input_names(self):
-        return super().model_input_names + ["mm_token_type_ids"]
 
     @classmethod
     def _get_arguments_from_pretrained(cls, pretrained_model_name_or_path, processor_dict=None, **kwargs):

@@ -41,7 +41,7 @@ __all__ = ["TINY_ARCHS", "TinyVLMSize", "build_tiny_vlm", "tiny_model_dir"]
 def _model_config(arch: str, size: TinyVLMSize, tok) -> Qwen2VLConfig | Qwen2_5_VLConfig:
     ids = {t: tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|im_end|>")}
     vocab = len(tok)
-    vocab += -vocab % 64  # room to add tokens later; a multiple of 64 as released checkpoints
+    vocab += -vocab % 64  # room to add tokens later; a multiple of 64, like released checkpoints
     text = dict(
         vocab_size=vocab,
         hidden_size=size.hidden_size,

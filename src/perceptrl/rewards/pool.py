@@ -156,9 +156,10 @@ class WorkerPool:
             w = self._workers[i]
             try:
                 w.conn.send((fn, [(t, keys[t]) for t in chunk]))
-            except (BrokenPipeError, OSError):
-                self._replace(i)
+            except (BrokenPipeError, OSError):  # died while idle or busy: settle its items, replace it
+                logger.warning("reward worker %d is gone; replacing it", w.proc.pid)
                 queue.appendleft(chunk)
+                abandon(i, ERROR)
                 return False
             if not w.pending:
                 w.since = time.monotonic()

@@ -19,7 +19,7 @@ def repetition_penalty(text: str, ngram_size: int = 20, max_penalty: float = -2.
     if len(words) < ngram_size:
         return 0.0
     total = len(words) - ngram_size + 1
-    unique = len({tuple(words[i : i + ngram_size]) for i in range(total)})
+    unique = len(set(zip(*(words[i:] for i in range(ngram_size)))))  # n-grams built in C
     return max_penalty * (1.0 - unique / total) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 

@@ -110,6 +110,7 @@ class RewardRunner:
         self._timeout_cache = int(timeout_cache)
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
+        self._run_lock = threading.Lock()
         self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="perceptrl-rewards")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -243,7 +244,9 @@ class RewardRunner:
         todo = [i for c in chunks for i in c]
         if todo:
             if self.workers > 0:
-                res = self._ensure_pool().run(info.score_key, uniq, chunks, deadline)
+                pool = self._ensure_pool()
+                with self._run_lock:  # one batch at a time through the pool
+                    res = pool.run(info.score_key, uniq, chunks, deadline)
                 for i in todo:
                     values[i], status[i] = res.values[i], res.status[i]
                 errors = res.errors

@@ -158,7 +158,7 @@ def example_from_row(
     if isinstance(ann_cell, str):
         try:
             annotations = parse_visual_key_info(ann_cell)
-            if format_visual_key_info(annotations) != ann_cell and ann_cell.strip():
+            if not annotations or format_visual_key_info(annotations) != ann_cell:
                 metadata["visual_key_info"] = ann_cell
         except AnnotationFormatError:
             metadata["visual_key_info"] = ann_cell
@@ -166,7 +166,9 @@ def example_from_row(
         annotations = list(ann_cell)
 
     choices = row.get(cols["choices"]) if cols["choices"] else None
-    choices = [str(c) for c in choices] if choices else None
+    if isinstance(choices, str):
+        choices = [choices]
+    choices = [str(c) for c in choices] if choices is not None else None
     boxes: list[Box] = []
     if cols["boxes"]:
         try:

@@ -10,6 +10,7 @@ is written back unless the ids were changed). Canonical extras with no EasyR1 co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ CANDIDATES = {
     "caption": ("caption",),
 }
 REQUIRED = ("images", "problem", "answer")
+_SHARD = re.compile(r"(.+?)-\d{5}-of-\d{5}\.parquet$")
 
 
 def parquet_files(path: Path, split: str | None) -> list[Path]:
@@ -45,6 +47,15 @@ def parquet_files(path: Path, split: str | None) -> list[Path]:
     files = sorted(path.rglob("*.parquet"))
     if split:
         files = [f for f in files if f.name.startswith(split) or split in f.parent.parts[len(path.parts):]]
+    else:
+        # hub layout: data/{split}-00000-of-00001.parquet; never silently merge train and test
+        splits = {m.group(1) for f in files if (m := _SHARD.match(f.name))}
+        if len(splits) > 1:
+            raise PerceptrlError(
+                f"the folder holds several splits: {', '.join(sorted(splits))}",
+                where=str(path),
+                fix="choose one with --split / split=",
+            )
     if not files:
         raise PerceptrlError(
             f"no parquet files{' for split ' + repr(split) if split else ''} found",

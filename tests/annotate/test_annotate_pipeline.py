@@ -1,0 +1,112 @@
+"""Stage 1 on the synthetic world: verification filter, extraction, resume, usage summary.
+
+The extraction model here is a deterministic in-process text model (it lists the solution's
+``name = value`` lines that are not arithmetic); the same pipeline against a real
+OpenAI-compatible server is in tests/integration/test_judge_annotate.py.
+"""
+
+import asyncio
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from perceptrl.annotate import AnnotateConfig, annotate, parse_facts
+from perceptrl.annotate.pipeline import cot_messages, read_progress
+from perceptrl.errors import PerceptrlError
+from perceptrl.judge.client import JudgeRequestError
+from perceptrl.synth import generate
+
+
+class LineExtractor:
+    """Lists the solution's ``name = value`` lines that are not arithmetic, as <infoK> items."""
+
+    def __init__(self, fail_ids=()):
+        self.usage = Counter()
+        self.fail_ids = set(fail_ids)
+        self.seen = []
+
+    async def complete(self, messages, **params):
+        self.usage["requests"] += 1
+        user = messages[-1]["content"]
+        self.seen.append(user)
+        if any(i in user for i in self.fail_ids):
+            raise JudgeRequestError("server down")
+        sol = user.split("Solution:\n", 1)[1]
+        facts = [ln.strip() for ln in sol.splitlines() if "=" in ln and not re.search(r"\d\s*[-+*/]\s*\d", ln)]
+        return "\n".join(f"<info{k}>{f}</info{k}>" for k, f in enumerate(facts, 1))
+
+
+@pytest.fixture(scope="module")
+def examples():
+    exs = generate(6, seed=1)
+    exs[1].metadata["cot"] = exs[1].metadata["cot"].replace(f"\\boxed{{{exs[1].answer}}}", "\\boxed{999}")
+    exs[2].metadata["cot"] = [exs[2].metadata["cot"].replace(f"\\boxed{{{exs[2].answer}}}", "\\boxed{0}"),
+                              exs[2].metadata["cot"]]  # the second chain verifies
+    return exs
+
+
+def test_keeps_verified_chains_and_extracts_facts(examples, tmp_path):
+    ext = LineExtractor()
+    res = asyncio.run(annotate(examples, AnnotateConfig(cot_column="cot"), extractor=ext,
+                               progress_path=tmp_path / "p.jsonl", show_progress=False))
+    status = {r.id: r.status for r in res.results}
+    assert status[examples[1].id] == "dropped"  # its only chain has the wrong answer
+    assert status[examples[2].id] == "kept" and res.results[2].cots_verified == 1
+    kept = {e.id: e for e in res.examples}
+    assert len(kept) == 5
+    for e in examples:
+        if e.id in kept:  # the synthetic chains state exactly the gold annotations
+            assert kept[e.id].visual_annotations == e.visual_annotations
+    assert ext.usage["requests"] == 5  # no extraction for the dropped row
+    assert "kept 5, dropped 1" in res.summary() and "no chain of thought verifies" in res.summary()
+
+
+def test_multiline_answers_verify(examples):
+    # reference bug 4: answers spanning lines must be read (the synthetic chains put \boxed on its own line)
+    assert "<answer>\n" in examples[0].metadata["cot"]
+    res = asyncio.run(annotate(examples[:1], AnnotateConfig(cot_column="cot"), extractor=LineExtractor(),
+                               show_progress=False))
+    assert res.results[0].status == "kept"
+
+
+def test_resume_skips_finished_rows_and_retries_errors(examples, tmp_path):
+    prog = tmp_path / "p.jsonl"
+    first = LineExtractor(fail_ids=[examples[3].problem.replace("<image>", "")])
+    res1 = asyncio.run(annotate(examples, AnnotateConfig(cot_column="cot"), extractor=first,
+                                progress_path=prog, show_progress=False))
+    assert [r.status for r in res1.results].count("error") == 1
+    assert len(read_progress(prog)) == 5
+    prog.open("a").write('{"id": "torn wri')  # a run killed mid-write
+    second = LineExtractor()
+    res2 = asyncio.run(annotate(examples, AnnotateConfig(cot_column="cot"), extractor=second,
+                                progress_path=prog, show_progress=False))
+    assert second.usage["requests"] == 1  # only the row that failed before
+    assert res2.usage["resumed"] == 5
+    assert len(res2.examples) == 5 and all(r.status != "error" for r in res2.results)
+    records = [json.loads(line) for line in prog.read_text().splitlines() if line.startswith('{"id": "synth')]
+    assert len(records) == 7  # 6 first run + 1 retry
+
+
+def test_parse_facts_tags_lists_and_cleaning():
+    assert parse_facts("<info1>AB = 10</info1>\n<info2> angle ABC = 40° </info2><info3>AB = 10</info3>", 8) == [
+        "AB = 10", "angle ABC = 40°"]
+    assert parse_facts("Facts:\n1. AB = 10\n- BC = 3\n* <|im_start|>", 8) == ["AB = 10", "BC = 3"]
+    assert parse_facts("\n".join(f"<info{k}>f{k}</info{k}>" for k in range(1, 12)), 3) == ["f1", "f2", "f3"]
+    assert parse_facts("nothing useful", 8) == []
+
+
+def test_cot_messages_send_images_as_data_urls(examples):
+    msgs = cot_messages(examples[0])
+    parts = msgs[0]["content"]
+    assert parts[0]["type"] == "image_url" and parts[0]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert "\\boxed{}" in parts[-1]["text"]
+
+
+def test_errors_before_work(examples):
+    with pytest.raises(PerceptrlError, match="chain-of-thought"):
+        asyncio.run(annotate(examples, AnnotateConfig(), extractor=LineExtractor(), show_progress=False))
+    with pytest.raises(PerceptrlError, match="duplicate"):
+        asyncio.run(annotate([examples[0], examples[0]], AnnotateConfig(cot_column="cot"),
+                             extractor=LineExtractor(), show_progress=False))
