@@ -24,7 +24,7 @@ def _codes(report, severity):
 
 def test_every_bad_row_is_reported_with_its_reason(seeded_jsonl):
     examples = read_examples(seeded_jsonl)
-    report = validate_examples(examples, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, source=str(seeded_jsonl))
+    report = validate_examples(examples, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, pixel_bounds="error", source=str(seeded_jsonl))
     assert _codes(report, "error") == SEEDED_ERRORS
     assert _codes(report, "warning") == SEEDED_WARNINGS
     bad_ids = {examples[r].id for r in report.bad_rows}
@@ -37,13 +37,13 @@ def test_every_bad_row_is_reported_with_its_reason(seeded_jsonl):
 def test_ensure_valid_lists_every_bad_row_in_one_error(seeded_jsonl):
     examples = read_examples(seeded_jsonl)
     with pytest.raises(PerceptrlError) as err:
-        ensure_valid(examples, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, source="seeded.jsonl")
+        ensure_valid(examples, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, pixel_bounds="error", source="seeded.jsonl")
     msg = str(err.value)
     assert "16 of 23 rows of seeded.jsonl are invalid" in msg
     for bad_id in SEEDED_ERRORS:
         assert f"(id {bad_id!r})" in msg
     good = [e for e in examples if e.id in GOOD_IDS]
-    report = ensure_valid(good, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+    report = ensure_valid(good, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, pixel_bounds="error")
     assert report.ok and len(report.warnings) == 4
 
 
@@ -57,7 +57,7 @@ def test_duplicate_ids_and_in_memory_images():
 
 def test_fix_repairs_mechanical_problems_and_leaves_good_rows_alone(seeded_jsonl):
     examples = read_examples(seeded_jsonl)
-    report = validate_examples(examples, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+    report = validate_examples(examples, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, pixel_bounds="error")
     fixed, changed = fix_examples(examples, report, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
     changed_ids = {examples[r].id for r in changed}
     assert changed_ids == {"too-small", "too-big", "cmyk", "palette", "rgba", "rotated"}
@@ -67,7 +67,7 @@ def test_fix_repairs_mechanical_problems_and_leaves_good_rows_alone(seeded_jsonl
     by_id = {e.id: e for e in fixed}
     rotated = Image.open(io.BytesIO(by_id["rotated"].images[0]))
     assert rotated.size == (60, 80) and rotated.mode == "RGB" and rotated.format == "JPEG"
-    after = validate_examples(fixed, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+    after = validate_examples(fixed, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, pixel_bounds="error")
     assert {fixed[r].id for r in after.bad_rows} == set(SEEDED_ERRORS) - {"too-small", "too-big"}
     assert not after.warnings or {w.code for w in after.warnings} == set()
 
@@ -94,7 +94,7 @@ def test_prompt_tokens_include_image_tokens_expanded_like_the_processor(tiny_pro
 def test_prompt_too_long_caught_with_the_real_processor(seeded_jsonl, tiny_processor):
     examples = read_examples(seeded_jsonl)
     report = validate_examples(
-        examples, processor=tiny_processor, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, max_prompt_length=300
+        examples, processor=tiny_processor, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, pixel_bounds="error", max_prompt_length=300
     )
     errors = _codes(report, "error")
     assert errors.pop("long-prompt") == {"prompt_too_long"}
@@ -107,11 +107,13 @@ def test_prompt_too_long_caught_with_the_real_processor(seeded_jsonl, tiny_proce
     assert f">= {by_id['long-prompt']}" in issue.fix
 
 
-def test_pixel_bounds_can_be_a_warning_or_off(seeded_jsonl):
+def test_pixel_bounds_are_a_warning_by_default_error_or_off_on_request(seeded_jsonl):
     examples = [e for e in read_examples(seeded_jsonl) if e.id in ("too-small", "too-big", "good-png")]
     kw = dict(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
-    warned = validate_examples(examples, pixel_bounds="warning", **kw)
+    warned = validate_examples(examples, **kw)  # the library default: train/eval resize
     assert warned.ok and _codes(warned, "warning") == {"too-small": {"pixels_out_of_bounds"}, "too-big": {"pixels_out_of_bounds"}}
+    errors = validate_examples(examples, pixel_bounds="error", **kw)
+    assert {examples[r].id for r in errors.bad_rows} == {"too-small", "too-big"}
     assert validate_examples(examples, pixel_bounds="off", **kw).issues == []
     with pytest.raises(PerceptrlError, match="pixel_bounds"):
         validate_examples(examples, pixel_bounds="maybe")
@@ -124,3 +126,12 @@ def test_ensure_valid_logs_one_line_per_warning_kind(caplog):
     assert report.ok and len(report.warnings) == 30
     (line,) = caplog.messages
     assert "30 rows [no_placeholder]" in line and "'0', '1'" in line
+
+
+def test_prompt_tokens_with_the_tiny_qwen2vl_processor_too(tiny_qwen2vl_dir):
+    from perceptrl.data.cli import load_processor
+
+    processor = load_processor(str(tiny_qwen2vl_dir))
+    ex = Example("q2", [Image.new("RGB", (112, 84))], "<image>What is x?", "1")
+    n, img_tokens, expected = count_prompt_tokens(processor, ex, [ex.images[0]])
+    assert img_tokens == expected == 12 and n > img_tokens

@@ -129,7 +129,12 @@ def test_stock_qwen_checkpoint_layout_loads_without_torchvision(tiny_qwen25vl_di
     model, proc2 = load_vlm(ckpt)
     assert type(proc2) is QwenVLImageOnlyProcessor
     inputs = proc2.apply_chat_template(
-        [{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", (90, 90))}, {"type": "text", "text": "?"}]}],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "image", "image": Image.new("RGB", (90, 90))}, {"type": "text", "text": "?"}],
+            }
+        ],
         add_generation_prompt=True,
         tokenize=True,
         return_dict=True,
@@ -160,7 +165,8 @@ def test_trl_grpo_trainer_builds_the_processor_and_trains(tiny_qwen2vl_dir, tmp_
 
     def reward(completions, answer, **_):
         # Varies across a group even for an untrained model, so advantages (and the update) are non-zero.
-        return [len(set(c[0]["content"])) + float(a in c[0]["content"]) for c, a in zip(completions, answer, strict=True)]
+        texts = [c[0]["content"] for c in completions]
+        return [len(set(t)) + float(a in t) for t, a in zip(texts, answer, strict=True)]
 
     args = GRPOConfig(
         output_dir=str(tmp_path),
@@ -194,7 +200,7 @@ def test_trl_sft_trainer_with_images(tiny_qwen25vl_dir, tmp_path):
     rows = [
         {
             "messages": r["prompt"]
-            + [{"role": "assistant", "content": [{"type": "text", "text": f"<answer>\\boxed{{{r['answer']}}}</answer>"}]}],
+            + [{"role": "assistant", "content": [{"type": "text", "text": f"<answer>{r['answer']}</answer>"}]}],
             "images": [r["image"]],
         }
         for r in _vision_rows(4)

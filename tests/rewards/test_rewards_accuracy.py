@@ -23,6 +23,8 @@ from perceptrl.rewards.accuracy import accuracy_key, accuracy_reward, answers_ma
         (r"\boxed{B. 8/11}", "B", {}, True),
         (r"\boxed{C. 8/11}", "B", {}, False),
         ("(B)", "B", {}, True),
+        ("The answer is B", "B", {}, True),
+        ("the answer is (C).", "B", {}, False),
         ("8/11", "B", {"choices": ["3/11", "8/11", "1"]}, True),
         ("B", "8/11", {"choices": ["3/11", "8/11", "1"]}, True),
         ("A", "8/11", {"choices": ["3/11", "8/11", "1"]}, False),

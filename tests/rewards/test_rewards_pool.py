@@ -108,3 +108,17 @@ def test_worker_killed_between_batches_is_replaced():
         assert victim not in pool.pids
     finally:
         pool.close()
+
+
+def length(key, timeout):
+    return float(len(key))
+
+
+def test_large_keys_do_not_block_the_pipe():
+    pool = WorkerPool(2, item_timeout=2.0)
+    try:
+        keys = ["x" * (30_000 + i) for i in range(24)]
+        res = pool.run(length, keys, [list(range(i, i + 4)) for i in range(0, 24, 4)], time.monotonic() + 20)
+        assert res.values == [float(len(k)) for k in keys]
+    finally:
+        pool.close()

@@ -140,7 +140,7 @@ def test_judge_runs_concurrently_and_none_is_renormalised(batch):
         r.score(["warm"], [{"id": 0}])
 
         async def go():
-            # the sync part is made slow on purpose; the judge's 1 s overlaps it
+            # the sync part is slow on purpose; the judge's 1.5 s overlaps it
             return await r.ascore([f"slow{i}" for i in range(10)], [{"id": i} for i in range(10)])
 
         t = time.monotonic()

@@ -249,8 +249,11 @@ async def annotate(examples: Sequence[Example], cfg: AnnotateConfig, *, extracto
     if progress:
         progress.parent.mkdir(parents=True, exist_ok=True)
     fh = open(progress, "a", encoding="utf-8") if progress else None
-    if fh and progress.stat().st_size and not progress.read_bytes().endswith(b"\n"):
-        fh.write("\n")  # a previous run was killed mid-line: start a fresh line
+    if fh and progress.stat().st_size:
+        with open(progress, "rb") as tail:
+            tail.seek(-1, 2)
+            if tail.read(1) != b"\n":
+                fh.write("\n")  # a previous run was killed mid-line: start a fresh line
     results = dict(done)
     try:
         for fut in asyncio.as_completed([one(e) for e in todo]):

@@ -60,7 +60,8 @@ def register(subparsers) -> None:
         "--pixel-bounds",
         choices=("error", "warning", "off"),
         default="error",
-        help="how images outside the pixel bounds count (default: error; warning when your pipeline resizes them)",
+        help="how images outside the pixel bounds count (default: error, so that --fix resizes them; "
+        "warning when your pipeline resizes them, as perceptrl train/eval do)",
     )
     v.add_argument("--max-prompt-length", type=int, default=None, help="tokens incl. image tokens (Perception-R1: 4096); needs --model")
     v.add_argument("--template", default="perception_r1", help="prompt template used for counting (default: perception_r1)")

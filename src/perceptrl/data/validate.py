@@ -8,8 +8,8 @@ Checks, per example (codes in brackets; ``warning`` rows are handled automatical
   undecodable [corrupt_image] or cut short [truncated_image] bytes — every image is fully decoded
   with ``Image.load()``; more pixels than PIL's ``MAX_IMAGE_PIXELS`` [decompression_bomb];
   CMYK / palette / alpha / 16-bit modes [image_mode, warning]; EXIF rotation [exif_rotated,
-  warning]; pixel count outside ``[min_pixels, max_pixels]`` [pixels_out_of_bounds, an error unless
-  ``pixel_bounds="warning"``]; aspect ratio
+  warning]; pixel count outside ``[min_pixels, max_pixels]`` [pixels_out_of_bounds: a warning from
+  the API, an error from the CLI, see ``pixel_bounds``]; aspect ratio
   over 200, which Qwen-VL's ``smart_resize`` refuses [aspect_ratio];
 - text: ``<image>`` placeholders ≠ images [placeholder_mismatch] (none at all is a warning: perceptrl
   puts the images first, EasyR1 would crash) [no_placeholder]; vision special tokens such as
@@ -367,15 +367,16 @@ def validate_examples(
     max_prompt_length: int | None = None,
     source: str = "file",
     template: str = "perception_r1",
-    pixel_bounds: str = "error",
+    pixel_bounds: str = "warning",
     progress: bool = False,
 ) -> ValidationReport:
     """Check every example; never raises for bad data (see the module doc for the checks).
 
     ``min_pixels``/``max_pixels`` default to the Perception-R1 recipe's bounds (3,136..1,806,336).
-    ``pixel_bounds``: how an image outside them counts — ``"error"`` (default: the data does not
-    match the recipe), ``"warning"`` (the pipeline resizes it, as Qwen-VL processors do; right for
-    benchmarks, whose rows must all be scored) or ``"off"``.
+    ``pixel_bounds``: how an image outside them counts — ``"warning"`` (default: training and
+    eval resize it, as Qwen-VL processors do between their own bounds; benchmarks must score every
+    row), ``"error"`` (the data must already match the recipe; ``perceptrl data validate`` uses this
+    so that ``--fix`` stores resized images) or ``"off"``.
     The prompt-length check needs ``processor``; images are fed to it as training feeds them,
     through :func:`load_rgb_images` with the same ``min_pixels``/``max_pixels``.
     """

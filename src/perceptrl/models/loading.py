@@ -183,7 +183,9 @@ def load_vlm(
     if isinstance(dtype, str) and dtype != "auto":
         if not isinstance(getattr(torch, dtype, None), torch.dtype):
             raise PerceptrlError(
-                f"unknown dtype {dtype!r}", where="load_vlm(dtype=...)", fix="use 'auto', 'float32', 'bfloat16' or 'float16'"
+                f"unknown dtype {dtype!r}",
+                where="load_vlm(dtype=...)",
+                fix="use 'auto', 'float32', 'bfloat16' or 'float16'",
             )
         dtype = getattr(torch, dtype)
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": trust_remote_code}

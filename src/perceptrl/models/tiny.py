@@ -131,14 +131,21 @@ def build_tiny_vlm(
     image_processor = Qwen2VLImageProcessorPil(
         min_pixels=dims.min_pixels, max_pixels=dims.max_pixels, patch_size=14, merge_size=2, temporal_patch_size=2
     )
-    processor = QwenVLImageOnlyProcessor(image_processor=image_processor, tokenizer=tok, chat_template=tok.chat_template)
+    processor = QwenVLImageOnlyProcessor(
+        image_processor=image_processor, tokenizer=tok, chat_template=tok.chat_template
+    )
 
     config = _model_config(arch, dims, tok)
     with torch.random.fork_rng(devices=[]):  # seed the init without touching the caller's RNG
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
     model.eval()
-    vision_ids = [config.image_token_id, config.video_token_id, config.vision_start_token_id, config.vision_end_token_id]
+    vision_ids = [
+        config.image_token_id,
+        config.video_token_id,
+        config.vision_start_token_id,
+        config.vision_end_token_id,
+    ]
     model.generation_config = GenerationConfig(
         bos_token_id=config.text_config.bos_token_id,
         eos_token_id=[tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")],
@@ -147,7 +154,8 @@ def build_tiny_vlm(
         # features in the next forward pass ("Image features and image tokens do not match").
         suppress_tokens=vision_ids,
     )
-    logger.debug("built tiny %s: %d parameters, vocabulary %d", arch, sum(p.numel() for p in model.parameters()), len(tok))
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.debug("built tiny %s: %d parameters, vocabulary %d", arch, n_params, len(tok))
     if out_dir is not None:
         model.save_pretrained(out_dir)
         processor.save_pretrained(out_dir)

@@ -28,8 +28,8 @@ import logging
 import math
 import re
 import threading
-from fractions import Fraction
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 from perceptrl.rewards.answer import extract_answer, last_boxed
@@ -55,6 +55,7 @@ class _NoTimeoutWarning(logging.Filter):
 
 for _name in ("math_verify.parser", "math_verify.grader"):
     logging.getLogger(_name).addFilter(_NoTimeoutWarning())
+
 _YES = {"yes", "true", "correct", "y"}
 _NO = {"no", "false", "incorrect", "n"}
 
@@ -63,6 +64,8 @@ _GOLD_LETTER_RE = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
 # A leading choice letter: "B", "(B)", "B.", "B)", "B:", "B. 8/11", "Option B", "choice (C)".
 _PRED_LETTER_RE = re.compile(r"^(?:(?:option|choice|answer)\s*:?\s*)?\(?([A-Z])\)?(?=$|[.:)\s,])")
 _NUMBER_RE = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)$")
+# A letter named inside a sentence: "the answer is (B)", "option C", "choice: D".
+_INLINE_LETTER_RE = re.compile(r"(?i:answer|option|choice)(?:\s+(?i:is))?\s*:?\s*\(?([A-Z])\)?(?![A-Za-z0-9])")
 
 
 def _unwrap(s: str) -> str:
@@ -88,7 +91,8 @@ def normalize_text(s: str, *, keep_case: bool = False) -> str:
 def _choice_letter(s: str) -> str | None:
     m = _PRED_LETTER_RE.match(normalize_text(s).upper() if s else "")
     if not m:
-        return None
+        inline = list(_INLINE_LETTER_RE.finditer(normalize_text(s, keep_case=True))) if s else []
+        return inline[-1].group(1) if inline else None
     # "A" alone or followed by punctuation; "a + b" is not a letter answer.
     rest = normalize_text(s)[m.end():].strip()
     if rest and rest[0] in "+-*/^=<>":

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import pickle
 import signal
 import time
 from collections import deque
@@ -36,6 +37,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 OK, TIMEOUT, ERROR, BUDGET = "ok", "timeout", "error", "budget"
+_PIPELINE_MAX_BYTES = 16 * 1024  # well under a pipe's buffer
 
 
 class ItemTimeout(BaseException):
@@ -152,10 +154,10 @@ class WorkerPool:
         replaced0 = self.replaced_total
         remaining = n
 
-        def send(i: int, chunk: list[int]) -> bool:
+        def send(i: int, chunk: list[int], data: bytes) -> bool:
             w = self._workers[i]
             try:
-                w.conn.send((fn, [(t, keys[t]) for t in chunk]))
+                w.conn.send_bytes(data)
             except (BrokenPipeError, OSError):  # died while idle or busy: settle its items, replace it
                 logger.warning("reward worker %d is gone; replacing it", w.proc.pid)
                 queue.appendleft(chunk)
@@ -189,8 +191,14 @@ class WorkerPool:
                 break
             for i in range(self.n):
                 while queue and inflight[i] < self.chunk_inflight:
-                    chunk = queue.popleft()
-                    if send(i, chunk):
+                    chunk = queue[0]
+                    data = pickle.dumps((fn, [(t, keys[t]) for t in chunk]))
+                    # A busy worker reads its next chunk only when done: a large one could fill the pipe
+                    # and block us in send() while the worker is stuck — so large chunks go to idle workers.
+                    if self._workers[i].pending and len(data) > _PIPELINE_MAX_BYTES:
+                        break
+                    queue.popleft()
+                    if send(i, chunk, data):
                         inflight[i] += 1
                         chunk_ends[i].add(chunk[-1])
                     else:

@@ -21,8 +21,9 @@ whichever process runs it (only the outcome of an item that hits a time limit ca
 machine load, and it is reported).
 
 The batch budget bounds the heavy rewards; a batch reward (judge) bounds itself with its own
-timeouts and failure policy. ``workers=0`` scores heavy rewards in-process, sequentially, with
-math-verify's own alarm (whole seconds; main thread only) — for debugging.
+timeouts and failure policy. ``workers=0`` scores heavy rewards in-process, sequentially, for
+debugging: there is no per-item time limit then (math-verify's alarm needs the main thread and
+scoring runs on a helper thread); the batch deadline is checked between items only.
 """
 
 from __future__ import annotations
@@ -278,8 +279,7 @@ class RewardRunner:
         return per_item
 
     def _score_in_process(self, info, uniq, todo, deadline, values, status, errors) -> None:
-        main = threading.current_thread() is threading.main_thread()
-        secs = max(1, math.ceil(self.item_timeout)) if main else None
+        secs = max(1, math.ceil(self.item_timeout)) if threading.current_thread() is threading.main_thread() else None
         for i in todo:
             if time.monotonic() >= deadline:
                 status[i] = BUDGET
