@@ -26,3 +26,11 @@ def test_reward_reads_caption_tag():
     assert fn("<think>no caption</think>", row) == 0.0
     assert fn("<caption>x</caption>", {"caption": None}) is None
     assert make_caption_reward("describe")("<describe>three bars of heights 2, 5 and 6</describe>", row) > 0.99
+
+
+def test_200kb_and_empty():
+    fn = make_caption_reward()
+    row = {"caption": "a red circle"}
+    assert fn("<caption>" + "a red circle " * 16_000 + "</caption>", row) < 0.5
+    assert fn("", row) == 0.0
+    assert fn("<caption></caption>", row) == 0.0

@@ -44,3 +44,15 @@ def test_not_applicable_without_gold_and_no_prediction():
     fn = make_iou_reward()
     assert fn("[1,2,3,4]", {"boxes": []}) is None
     assert fn("", {"boxes": [{"x0": 0, "y0": 0, "x1": 1, "y1": 1}]}) == 0.0
+
+
+def test_200kb_and_empty_responses():
+    import time
+
+    row = {"boxes": [{"x0": 0, "y0": 0, "x1": 10, "y1": 10}]}
+    big = "[0, 0, 10, 10] " * 15_000  # 225 KB, 15,000 boxes: only max_boxes are read
+    t = time.perf_counter()
+    assert make_iou_reward("hungarian", coords="original")(big, row) == pytest.approx(1 / 100)
+    assert make_iou_reward("union", coords="original")(big, row) == pytest.approx(1.0)
+    assert time.perf_counter() - t < 3.0
+    assert make_iou_reward()("", row) == 0.0

@@ -24,3 +24,13 @@ def test_bounded_by_max_penalty_and_configurable():
     assert get_reward("repetition").penalty
     with pytest.raises(ValueError):
         make_repetition_reward(max_penalty=1.0)
+
+
+def test_200kb_and_empty():
+    import time
+
+    text = " ".join(f"w{i % 5000}" for i in range(40_000))  # ~270 KB, repeats after 5,000 words
+    t = time.perf_counter()
+    assert -2.0 < repetition_penalty(text) < 0
+    assert time.perf_counter() - t < 1.0
+    assert repetition_penalty("") == 0.0

@@ -1,6 +1,5 @@
 import asyncio
 import importlib.util
-import os
 import signal
 import time
 import uuid

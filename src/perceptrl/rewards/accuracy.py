@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from perceptrl.rewards.answer import extract_answer, last_boxed
+from perceptrl.rewards.answer import extract_answer
 from perceptrl.rewards.registry import register_reward
 
 __all__ = [

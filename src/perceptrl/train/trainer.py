@@ -65,12 +65,14 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self._shared_masked_pass = self._vppo or (self._papo and not self._papo_masked_grad)
 
     # ------------------------------------------------------------------ helpers
+    def _step_seed(self, salt: int = 0) -> int:
+        return (self.args.seed * 1_000_003 + self.state.global_step * 9_973 + self.accelerator.process_index * 131
+                + salt * 7_919) % (2**63 - 1)
+
     def _generator(self) -> torch.Generator:
         """A CPU generator seeded by (seed, step, rank, call): reproducible across resume, distinct per rank."""
         self._rng_calls += 1
-        seed = (self.args.seed * 1_000_003 + self.state.global_step * 9_973 + self.accelerator.process_index * 131
-                + self._rng_calls) % (2**63 - 1)
-        return torch.Generator().manual_seed(seed)
+        return torch.Generator().manual_seed(self._step_seed(self._rng_calls))
 
     def _metric(self, name: str, value: float | torch.Tensor) -> None:
         """Record a metric averaged over processes (every rank must call it)."""
@@ -153,6 +155,12 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         if self.rows is not None:
             inputs = self.rows.expand_batch(inputs)
         training = self.model.training
+        if training:
+            # Reseed the sampler from (seed, step, rank): the rollouts of step k do not depend on how the
+            # process got there, so a run resumed from a checkpoint samples exactly what the uninterrupted
+            # run sampled (the global RNG is otherwise also consumed by dataloader set-up and skipping).
+            self._rng_calls = 0
+            torch.manual_seed(self._step_seed())
         if self._noisy and training:
             self._noisy_flags = noisy_rollout_flags(len(inputs), self.accelerator.process_index,
                                                     self.num_generations, self.method.noise_share)
