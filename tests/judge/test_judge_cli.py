@@ -1,0 +1,39 @@
+"""`perceptrl judge` with the rules backend (the openai backend is tested against a real server in
+tests/integration/test_judge_server.py)."""
+
+import json
+
+from perceptrl.cli import main
+
+
+def test_scores_pairs_and_writes_records(tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {"id": "a", "annotations": ["AB = 10", "BC = 3"], "response": "AB = 10 and BC = 3"},
+        {"id": "b", "visual_key_info": "<info1>AB = 10</info1>\n<info2>BC = 3</info2>", "response": "AB = 10"},
+    ]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert main(["judge", "--input", str(pairs), "--backend", "rules"]) == 0
+    out = [json.loads(line) for line in (tmp_path / "pairs.verdicts.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["score"], r["verdicts"]) for r in out] == [("a", 1.0, [1, 1]), ("b", 0.5, [1, 0])]
+    assert "mean r_v 0.7500" in capsys.readouterr().out
+
+
+def test_bad_rows_are_reported_with_line_numbers_before_any_work(tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"annotations": ["a"], "response": "x"}\nnot json\n{"response": "x"}\n'
+                     '{"annotations": "a", "response": "x"}\n')
+    assert main(["judge", "--input", str(pairs), "--backend", "rules"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: not JSON" in err and "line 3: no annotations" in err and "line 4:" in err
+    assert not (tmp_path / "pairs.verdicts.jsonl").exists()
+
+
+def test_unreachable_server_fails_fast_with_a_fix(tmp_path, capsys):
+    from perceptrl.judge.local_server import free_port
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"annotations": ["a"], "response": "x"}\n')
+    code = main(["judge", "--input", str(pairs), "--base-url", f"http://127.0.0.1:{free_port()}/v1",
+                 "--model", "m", "--retries", "0", "--cache", "none"])
+    assert code == 2 and "judge.base_url" in capsys.readouterr().err
