@@ -55,3 +55,11 @@ def test_spray_guard_contradicting_values_earn_nothing():
 def test_relation_sentences_by_normalised_substring():
     anns = ["AB is parallel to CD", "E lies on CD."]
     assert judge_rules(anns, "Since ab  is parallel to cd, we get") == [1, 0]
+
+
+def test_facts_stated_one_per_line_are_each_credited():
+    # regression: newlines were collapsed into spaces, so the clause of the first fact ran into
+    # the next line and the second fact (same LHS shape) was never credited
+    cot = "<think>\nThere are 3 circles.\nnumber of circles = 3\nnumber of squares = 2\n3 + 2 = 5\n</think>"
+    assert judge_rules(["number of circles = 3", "number of squares = 2"], cot) == [1, 1]
+    assert judge_rules(["number of squares = 4"], cot) == [0]

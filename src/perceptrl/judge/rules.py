@@ -6,7 +6,7 @@ Annotations of the synthetic world are atomic facts ``LHS = RHS`` (``number on t
 Normalisation (both annotation and response): lower-case; ``^\\circ``, ``^{\\circ}``, ``\\circ``
 and "N degrees" become ``°``; ``\\text``/``\\mathrm``-style commands, ``$``, ``\\``, ``{``, ``}``
 removed; ``∠`` becomes "angle ";
-whitespace collapsed; spaces around ``=`` and before ``°`` dropped.
+whitespace collapsed (line breaks kept: they end a clause); spaces around ``=`` and before ``°`` dropped.
 
 An ``LHS = RHS`` fact is **present** when the response contains the LHS (at word boundaries) and,
 within the same clause (up to the next ``,``, ``;``, ``.`` (not a decimal point) or newline, and
@@ -45,9 +45,12 @@ def normalize(text: str) -> str:
     t = re.sub(r"(\d)\s*degrees?\b", r"\1°", t)
     t = re.sub(r"\\(?:text|mathrm|mathit|mathbf|operatorname|overline|mbox)\s*", "", t)
     t = re.sub(r"[$\\{}]", "", t)
-    t = re.sub(r"\s+", " ", t).strip()
-    t = re.sub(r"\s*=\s*", " = ", t)
-    t = re.sub(r"\s+°", "°", t)
+    # newlines end a clause (facts are often stated one per line), so they survive; other
+    # whitespace runs collapse to one space
+    t = re.sub(r"[^\S\n]+", " ", t)
+    t = re.sub(r" ?\n[\s]*", "\n", t).strip()
+    t = re.sub(r"[^\S\n]*=[^\S\n]*", " = ", t)
+    t = re.sub(r"[^\S\n]+°", "°", t)
     return t
 
 
@@ -109,12 +112,13 @@ def _fact_present(lhs: str, rhs: str, response: str) -> bool:
 def judge_rules(annotations: list[str], response: str) -> list[int]:
     """One verdict (1 present / 0 absent) per annotation, deterministic."""
     resp = normalize(response)
+    flat = resp.replace("\n", " ")  # relation sentences may wrap across lines
     verdicts = []
     for ann in annotations:
         fact = _split_fact(ann)
         if fact is None:
-            sentence = normalize(ann).rstrip(" .")
-            verdicts.append(int(bool(sentence) and sentence in resp))
+            sentence = normalize(ann).replace("\n", " ").rstrip(" .")
+            verdicts.append(int(bool(sentence) and sentence in flat))
         else:
             verdicts.append(int(_fact_present(*fact, resp)))
     return verdicts
