@@ -1,7 +1,8 @@
 """``perceptrl`` — one entry point; each feature package contributes its own subcommands.
 
-A feature registers by adding its module to ``COMMAND_MODULES``; that module defines
-``register(subparsers)`` which adds one or more subparsers, each with ``set_defaults(func=...)``.
+A feature registers by adding a line to ``COMMANDS`` (command name, module, one-line help); that
+module defines ``register(subparsers)`` which adds the command's subparser with
+``set_defaults(func=...)``.
 ``func(args) -> int`` is the exit code. User errors (:class:`PerceptrlError`) are printed without a
 traceback and exit with status 2.
 """
@@ -15,33 +16,50 @@ import sys
 
 from perceptrl.errors import PerceptrlError
 
-COMMAND_MODULES: list[str] = [
-    # one line per feature package, e.g. "perceptrl.data.cli",
-    "perceptrl.data.cli",
-    "perceptrl.synth.cli",
-    "perceptrl.models.cli",
-    "perceptrl.eval.cli",
-    "perceptrl.train.cli",
-    "perceptrl.judge.cli",
-    "perceptrl.annotate.cli",
-    "perceptrl.rewards.cli",
-]
+#: command -> (module defining ``register(subparsers)``, one-line help shown by ``perceptrl --help``).
+#: Only the module of the command being run is imported: feature packages pull in torch,
+#: transformers or openai, and ``perceptrl --help`` should not wait for them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("perceptrl.demo.cli", "the offline end-to-end demo: synth -> tiny VLM -> GRPO with/without perception reward -> report"),
+    "synth": ("perceptrl.synth.cli", "write procedural visual-reasoning problems (canonical + Perception-R1 parquet)"),
+    "data": ("perceptrl.data.cli", "validate, convert and inspect datasets"),
+    "model": ("perceptrl.models.cli", "build or inspect vision-language models"),
+    "annotate": ("perceptrl.annotate.cli", "visual annotations from verified chains of thought (Perception-R1 stage 1)"),
+    "judge": ("perceptrl.judge.cli", "score (annotations, response) pairs with the perception judge"),
+    "score": ("perceptrl.rewards.cli", "score a JSONL of responses with a (hybrid) reward"),
+    "train": ("perceptrl.train.cli", "GRPO training of a VLM with perception rewards (and PAPO / VPPO / NoisyRollout)"),
+    "eval": ("perceptrl.eval.cli", "evaluate a model on MathVista/MathVerse/MathVision/WeMath/Geo3k/synth"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_command(argv: list[str]) -> str | None:
+    """The first argument that names a command (options come before it)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the requested command's module registers its full subparser;
+    every other command appears with its one-line help only."""
     parser = argparse.ArgumentParser(
         prog="perceptrl",
         description="RL for vision-language models with verifiable and perception rewards.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    wanted = _requested_command(sys.argv[1:] if argv is None else argv)
+    for name, (module, help_text) in COMMANDS.items():
+        if name == wanted:
+            importlib.import_module(module).register(sub)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
