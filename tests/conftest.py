@@ -11,6 +11,9 @@ Torch runs single-threaded in tests (``OMP_NUM_THREADS=1`` unless already set; i
 subprocesses): the tiny models gain nothing from intra-op threads, and on a shared 2-core
 machine two threads per process made a tiny forward/backward ~10x slower (measured: 2.8 s vs
 0.33 s per step with other test runs on the box).
+
+The hub is off (``HF_HUB_OFFLINE=1``): tests never download, and a lookup of a missing id fails
+at once instead of retrying.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before anything imports torch
+# No hub access in tests (ARCHITECTURE.md): fail fast instead of ~20 s of retries per lookup.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from pathlib import Path  # noqa: E402
 
