@@ -53,3 +53,13 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     rc = main(["data", "validate", str(tmp_path / "missing.jsonl")])
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err and "missing.jsonl" in err
+
+
+def test_output_piped_into_head_stops_quietly(tmp_path):
+    rows = "".join('{"id": "%d", "problem": "Q", "answer": ""}\n' % i for i in range(3000))
+    (tmp_path / "bad.jsonl").write_text(rows)
+    proc = subprocess.run(
+        f"{sys.executable} -m perceptrl.cli data validate --json {tmp_path / 'bad.jsonl'} | head -c 100",
+        shell=True, capture_output=True, text=True,
+    )
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

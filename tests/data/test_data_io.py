@@ -292,3 +292,14 @@ def test_uncached_hub_id_offline_says_so_and_how_to_fix(monkeypatch):
         read_examples("perceptrl-test/definitely-not-cached", split="test")
     msg = str(err.value)
     assert "not in the local cache" in msg and "local copy" in msg and "--local-dir" in msg
+
+
+def test_reading_a_saved_dataset_with_image_lists_leaves_its_folder_untouched(tmp_path):
+    # regression: casting a list-of-Image column to decode=False wrote cache-*.arrow files into it
+    ds = Dataset.from_list([{"images": [{"bytes": png_bytes(), "path": None}], "problem": "<image>Q", "answer": "3"}])
+    ds = ds.cast_column("images", datasets.List(HFImage()))
+    ds.save_to_disk(str(tmp_path / "saved"))
+    before = sorted(p.name for p in (tmp_path / "saved").iterdir())
+    (ex,) = read_examples(tmp_path / "saved")
+    assert ex.images == [png_bytes()] and ex.answer == "3"
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == before

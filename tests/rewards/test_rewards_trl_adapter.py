@@ -66,6 +66,17 @@ def test_batch_is_scored_once():
     assert calls == [2, 2]
 
 
+def test_trl_solution_column_is_the_gold_answer():
+    # regression: with TRL's `solution` column accuracy was None for every rollout, so after
+    # renormalisation a wrong answer in the right format earned the full reward
+    wrong = GOOD.replace("boxed{10}", "boxed{5}")
+    with RewardRunner("perception_r1_no_judge", workers=0) as runner:
+        funcs, weights = trl_reward_funcs(runner)
+        total, _, _ = _call_like_trl(funcs, weights, ["p", "p"], [GOOD, wrong], {"solution": ["10", "10"]}, [[1], [2]])
+    assert total[0] > total[1]
+    assert total[1] < 0.5
+
+
 def test_completion_text_forms():
     assert completion_text("x") == "x"
     assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"},

@@ -79,6 +79,10 @@ class _Shared:
 def _rows(kwargs: dict, n: int) -> list[dict]:
     cols = {k: v for k, v in kwargs.items() if k not in _NOT_COLUMNS and isinstance(v, Sequence) and len(v) == n}
     rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
+    for row in rows:
+        # TRL's datasets (and perceptrl's `trl` writer) name the gold answer `solution`
+        if "answer" not in row and "solution" in row:
+            row["answer"] = row["solution"]
     ids = kwargs.get("completion_ids")
     if ids is not None:
         for row, c in zip(rows, ids):

@@ -29,15 +29,13 @@ def is_saved_dataset(path: Path) -> bool:
 
 
 def undecoded(ds) -> Iterator[dict[str, Any]]:
-    """Rows with every ``Image`` column (top level or in a list) cast to ``decode=False``."""
-    from datasets import Image, List, Sequence as HFSequence
+    """Rows with every ``Image`` column (top level or in a list) left undecoded (``{bytes, path}``).
 
-    for name, feat in ds.features.items():
-        if isinstance(feat, Image) and feat.decode:
-            ds = ds.cast_column(name, Image(decode=False))
-        elif isinstance(feat, (List, HFSequence)) and isinstance(feat.feature, Image) and feat.feature.decode:
-            ds = ds.cast_column(name, List(Image(decode=False)))
-    yield from ds
+    Through an iterable view with decoding off: casting the columns instead would write a
+    ``cache-*.arrow`` file into the user's dataset folder for list-of-image columns, and a
+    read-only command must not touch the dataset it reads.
+    """
+    yield from ds.to_iterable_dataset().decode(False)
 
 
 def _pick_split(ds, split: str | None, where: str):

@@ -124,12 +124,13 @@ def to_rows(examples: Sequence[Example]) -> list[dict[str, Any]]:
 
 def write(examples: Sequence[Example], path: str | Path, **_: Any) -> Path:
     """Write a parquet file EasyR1/``datasets`` load with ``images`` decoded as images."""
-    from perceptrl.data.formats._hfwrite import rows_to_dataset
+    from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
 
     path = Path(path)
     if path.suffix != ".parquet":
         path = path / "train.parquet" if not path.suffix else path
     path.parent.mkdir(parents=True, exist_ok=True)
     ds = rows_to_dataset(to_rows(examples), image_list_columns=("images",))
-    ds.to_parquet(str(path))
+    with quiet_datasets():
+        ds.to_parquet(str(path))
     return path
