@@ -90,8 +90,9 @@ def load_processor(
     Qwen2-VL family when torchvision is absent (the stock processor would fail to build).
 
     ``model_type`` is read from the folder's config when not given. ``processor_kwargs`` reach
-    the sub-processors, e.g. ``max_pixels=1806336`` (Perception-R1's image bound) for the image
-    processor or ``padding_side="left"`` for the tokenizer.
+    the sub-processors, e.g. ``size={"shortest_edge": 3136, "longest_edge": 1806336}``
+    (Perception-R1's pixel bounds; transformers 5 deprecates ``min_pixels``/``max_pixels``) for
+    the image processor or ``padding_side="left"`` for the tokenizer.
     """
     name = str(name_or_path)
     if model_type is None:
@@ -169,8 +170,8 @@ def load_vlm(
         attn_implementation: ``"sdpa"``, ``"eager"``, ``"flash_attention_2"``...; None = transformers' default.
         lora: None, a ``peft.LoraConfig``, or a dict of its arguments (see :func:`wrap_lora`).
         trust_remote_code: allow checkpoints that ship their own modelling code.
-        processor_kwargs: passed to the processor's ``from_pretrained`` (``min_pixels``,
-            ``max_pixels``, ``padding_side``...); None keeps the checkpoint's settings.
+        processor_kwargs: passed to the processor's ``from_pretrained`` (``size`` with
+            ``shortest_edge``/``longest_edge`` pixel bounds, ``padding_side``...); None keeps the checkpoint's settings.
 
     Returns:
         ``(model, processor)``; the model is a ``PeftModel`` when ``lora`` is given.
