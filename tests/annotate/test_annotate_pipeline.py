@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -63,12 +64,25 @@ def test_keeps_verified_chains_and_extracts_facts(examples, tmp_path):
     assert "kept 5, dropped 1" in res.summary() and "no chain of thought verifies" in res.summary()
 
 
-def test_multiline_answers_verify(examples):
-    # reference bug 4: answers spanning lines must be read (the synthetic chains put \boxed on its own line)
-    assert "<answer>\n" in examples[0].metadata["cot"]
-    res = asyncio.run(annotate(examples[:1], AnnotateConfig(cot_column="cot"), extractor=LineExtractor(),
+def test_bug4_multiline_answer_block_decides_which_chains_are_kept(examples):
+    """Reference bug 4: ``<answer>(.*?)</answer>`` without DOTALL misses a multi-line answer and
+    falls back to the whole response. Here the answer block is read across lines: a chain whose
+    reasoning boxes the gold value but whose answer is wrong is dropped, and a chain whose answer
+    is right despite a wrong boxed guess in its reasoning is kept. Falling back to the whole
+    response (the reference) would get both wrong, whichever boxed value it took."""
+    ex = examples[0]
+    gold = ex.answer
+    facts = "\n".join(ex.visual_annotations)
+    right = f"<think>\n{facts}\nfirst guess \\boxed{{999}}, no.\n</think>\n<answer>\nThe answer is\n{gold}\n</answer>"
+    wrong = f"<think>\n{facts}\nso maybe \\boxed{{{gold}}}\n</think>\n<answer>\nThe answer is\n999\n</answer>"
+    for cot in (right, wrong):
+        assert re.search(r"<answer>(.*?)</answer>", cot) is None  # the reference's regex finds no answer
+    rows = [replace(ex, id="right", metadata={**ex.metadata, "cot": right}),
+            replace(ex, id="wrong", metadata={**ex.metadata, "cot": wrong})]
+    res = asyncio.run(annotate(rows, AnnotateConfig(cot_column="cot"), extractor=LineExtractor(),
                                show_progress=False))
-    assert res.results[0].status == "kept"
+    assert [(r.id, r.status) for r in res.results] == [("right", "kept"), ("wrong", "dropped")]
+    assert res.results[1].reason == "no chain of thought verifies"
 
 
 def test_resume_skips_finished_rows_and_retries_errors(examples, tmp_path):

@@ -51,7 +51,9 @@ def test_is_a_batch_reward_named_perception():
 def test_parity_with_formula(anns, resp, answer, expected):
     r = _reward({resp: answer})
     assert r.score([resp], [{"visual_annotations": anns}]) == [pytest.approx(expected)]
-    assert r.last_outcomes[0].verdicts == [int(x) for x in re.findall(r">([01])<", answer)]
+    verdicts = [int(x) for x in re.findall(r">([01])<", answer)]
+    assert r.last_outcomes[0].verdicts == verdicts
+    assert expected == pytest.approx(sum(verdicts) / len(anns))  # r_v = (1/m) Σ o_j
 
 
 def test_no_annotations_scores_empty_score():
@@ -165,6 +167,13 @@ def test_cache_key_changes_with_template(tmp_path):
     build_perception_reward(JudgeConfig(**base, template_path=str(tmp_path / "t.txt")), generator=judge).score(
         ["x"], [{"visual_annotations": ["a"]}])
     assert len(calls) == 2 and calls[1] == "Another judge prompt."
+    # so do the judge model and its generation settings (a smaller max_tokens truncates answers)
+    for change in ({"model": "m2"}, {"max_tokens": 8}):
+        build_perception_reward(JudgeConfig(**{**base, **change}), generator=judge).score(
+            ["x"], [{"visual_annotations": ["a"]}])
+    assert len(calls) == 4
+    build_perception_reward(JudgeConfig(**base), generator=judge).score(["x"], [{"visual_annotations": ["a"]}])
+    assert len(calls) == 4  # the original settings still hit their entry
 
 
 def test_async_interface_and_rules_backend():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from pathlib import Path
 
 from perceptrl.annotate.pipeline import AnnotateConfig, annotate
@@ -25,6 +26,8 @@ from perceptrl.judge.client import ChatClient
 
 
 def run(args: argparse.Namespace) -> int:
+    for name in ("httpx", "httpx2"):  # one INFO line per request would drown the progress bar
+        logging.getLogger(name).setLevel(logging.WARNING)
     from perceptrl.data.io import read_examples, write_examples
 
     if not args.cot_column and not (args.cot_base_url and args.cot_model):
@@ -65,24 +68,26 @@ def register(subparsers) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     d = AnnotateConfig()
     p.add_argument("--data", required=True, help="dataset path or hub id (any format perceptrl reads)")
-    p.add_argument("--format", default="auto")
-    p.add_argument("--split", default=None)
+    p.add_argument("--format", default="auto", help="input format: auto | perception_r1 | trl | jsonl | hf")
+    p.add_argument("--split", default=None, help="split of a hub/parquet dataset")
     p.add_argument("--limit", type=int, default=None, help="first N rows only")
     p.add_argument("--out", required=True, help="output dataset (default format: Perception-R1 parquet)")
-    p.add_argument("--out-format", default="perception_r1")
+    p.add_argument("--out-format", default="perception_r1",
+                   help="output format (perception_r1 writes the visual_key_info column)")
     p.add_argument("--progress", default=None, help="JSONL progress file (default OUT.progress.jsonl)")
     p.add_argument("--cot-column", default=None, help="row field with ready chains of thought")
     p.add_argument("--cot-base-url", default=None, help="OpenAI-compatible multimodal endpoint for chains")
-    p.add_argument("--cot-model", default=None)
-    p.add_argument("--cot-api-key", default=None)
-    p.add_argument("--num-cot", type=int, default=d.num_cot)
-    p.add_argument("--cot-max-tokens", type=int, default=d.cot_max_tokens)
+    p.add_argument("--cot-model", default=None, help="model name at --cot-base-url")
+    p.add_argument("--cot-api-key", default=None, help="API key of the CoT endpoint (default: --api-key)")
+    p.add_argument("--num-cot", type=int, default=d.num_cot, help="chains sampled per problem; the first that verifies is used")
+    p.add_argument("--cot-max-tokens", type=int, default=d.cot_max_tokens, help="token budget of one chain")
     p.add_argument("--extract-base-url", required=True, help="OpenAI-compatible endpoint of the text LLM")
-    p.add_argument("--extract-model", required=True)
-    p.add_argument("--extract-max-tokens", type=int, default=d.extract_max_tokens)
-    p.add_argument("--api-key", default=None)
-    p.add_argument("--max-facts", type=int, default=d.max_facts)
-    p.add_argument("--max-concurrency", type=int, default=16)
-    p.add_argument("--timeout", type=float, default=120.0)
-    p.add_argument("--retries", type=int, default=3)
+    p.add_argument("--extract-model", required=True, help="model name at --extract-base-url")
+    p.add_argument("--extract-max-tokens", type=int, default=d.extract_max_tokens,
+                   help="token budget of the extraction answer")
+    p.add_argument("--api-key", default=None, help="API key (default $OPENAI_API_KEY; local servers ignore it)")
+    p.add_argument("--max-facts", type=int, default=d.max_facts, help="most visual facts kept per problem")
+    p.add_argument("--max-concurrency", type=int, default=16, help="requests in flight per endpoint")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request attempt")
+    p.add_argument("--retries", type=int, default=3, help="retries on transient errors (backoff with jitter)")
     p.set_defaults(func=run)

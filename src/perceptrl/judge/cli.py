@@ -66,6 +66,8 @@ def read_pairs(path: Path) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    for name in ("httpx", "httpx2"):  # one INFO line per request would drown the progress bar
+        logging.getLogger(name).setLevel(logging.WARNING)
     from tqdm import tqdm
 
     inp = Path(args.input)
@@ -113,13 +115,14 @@ def register(subparsers) -> None:
     p.add_argument("--backend", default="openai", help="rules | openai | transformers | module:function")
     p.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--model", help="judge model name (openai) or path (transformers)")
-    p.add_argument("--api-key", default=None)
+    p.add_argument("--api-key", default=None, help="default $OPENAI_API_KEY (local servers ignore it)")
     p.add_argument("--template", default=None, help="YAML/text file replacing the judge prompt")
-    p.add_argument("--max-concurrency", type=int, default=d.max_concurrency)
-    p.add_argument("--timeout", type=float, default=d.timeout)
-    p.add_argument("--retries", type=int, default=d.max_retries)
-    p.add_argument("--max-tokens", type=int, default=d.max_tokens)
-    p.add_argument("--failure-policy", choices=["skip", "zero"], default=d.failure_policy)
+    p.add_argument("--max-concurrency", type=int, default=d.max_concurrency, help="requests in flight")
+    p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request attempt")
+    p.add_argument("--retries", type=int, default=d.max_retries, help="retries on transient errors")
+    p.add_argument("--max-tokens", type=int, default=d.max_tokens, help="token budget of the judge's answer")
+    p.add_argument("--failure-policy", choices=["skip", "zero"], default=d.failure_policy,
+                   help="a failed judgement scores null (skip) or 0 (zero)")
     p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")
     p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
     p.set_defaults(func=run)

@@ -97,8 +97,13 @@ class ChatClient:
         loop = asyncio.get_running_loop()
         if loop is not self._loop or self._client is None:
             self._loop = loop
+            # A plain ``DefaultAsyncHttpxClient``, not the SDK's default wrapper: the wrapper's
+            # ``__del__`` schedules ``aclose()`` on whatever loop is running when it is collected,
+            # so a client left over from a finished ``asyncio.run`` would fail ("Event loop is
+            # closed") inside the next one. Ours is closed by :meth:`aclose`, or dropped with its loop.
             self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key,
-                                              timeout=self.timeout, max_retries=0)
+                                              timeout=self.timeout, max_retries=0,
+                                              http_client=openai.DefaultAsyncHttpxClient(timeout=self.timeout))
             self._sem = asyncio.Semaphore(self.max_concurrency)
             self._inflight = {}
         return self._client, self._sem  # type: ignore[return-value]

@@ -156,7 +156,15 @@ class PerceptionReward:
 
     def score(self, completions: Sequence[Any], rows: Sequence[Mapping]) -> list[float | None]:
         """Synchronous ``ascore`` (not from inside a running event loop)."""
-        return asyncio.run(self.ascore(completions, rows))
+
+        async def run() -> list[float | None]:
+            try:
+                return await self.ascore(completions, rows)
+            finally:
+                if self.client is not None:  # its connections belong to this loop
+                    await self.client.aclose()
+
+        return asyncio.run(run())
 
     def metrics(self) -> dict[str, float]:
         """Counters since the last call, as ``judge/<name>``; resets them."""
@@ -191,6 +199,8 @@ def build_perception_reward(cfg: JudgeConfig | Mapping | None = None, *, generat
         return PerceptionReward(RulesJudge(), failure_policy=cfg.failure_policy, cache=None,
                                 empty_score=cfg.empty_score)
     template = load_template(cfg.template_path)
+    # generation settings change answers (a smaller max_tokens truncates them): part of the cache key
+    gen_id = make_key(cfg.temperature, cfg.max_tokens, cfg.extra)[:12]
     if generator is not None:
         gen = callable_generator(generator)
         model_id = cfg.model or getattr(generator, "__qualname__", "custom")
@@ -206,7 +216,7 @@ def build_perception_reward(cfg: JudgeConfig | Mapping | None = None, *, generat
     else:
         gen = callable_generator(load_callable(cfg.backend))
         model_id = cfg.backend
-    judge = LLMJudge(gen, model_id=model_id, template=template, harden=cfg.harden)
+    judge = LLMJudge(gen, model_id=f"{model_id}@{gen_id}", template=template, harden=cfg.harden)
     cache = SqliteCache(cfg.cache_path, table="verdicts") if cfg.cache_path else None
     return PerceptionReward(judge, failure_policy=cfg.failure_policy, cache=cache, empty_score=cfg.empty_score,
                             client=client)
