@@ -1,0 +1,111 @@
+"""The two GRPO arms of the demo, run through :func:`perceptrl.train.train` on the warm-started model.
+
+* arm **A** ("accuracy + format"): Perception-R1's reward without the perception term;
+* arm **B** ("+ perception"): the same plus the perception reward, judged by the rules judge.
+
+Both arms start from the same warm-started weights, see the same problems in the same order with
+the same seed and step count; only the reward differs. A :class:`PeriodicEval` callback scores the
+policy on the held-out problems every ``eval_every`` steps, so accuracy can be plotted per step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from perceptrl.data.schema import Example
+from perceptrl.demo.config import DemoConfig
+from perceptrl.demo.evaluate import EvalResult, evaluate
+
+logger = logging.getLogger(__name__)
+
+ARMS = {"A": "accuracy + format", "B": "accuracy + format + perception"}
+
+_RECIPE = Path(__file__).resolve().parents[3] / "configs" / "demo_cpu.yaml"
+
+
+class PeriodicEval(TrainerCallback):
+    """Held-out evaluation every ``every`` optimizer steps and after the last one."""
+
+    def __init__(self, examples: Sequence[Example], processor: Any, cfg: DemoConfig,
+                 progress: Callable[[int], None] | None = None):
+        self.examples, self.processor, self.cfg = list(examples), processor, cfg
+        self.progress = progress
+        self.results: list[EvalResult] = []
+
+    def _eval(self, model: Any, step: int) -> None:
+        if self.results and self.results[-1].step == step:
+            return
+        self.results.append(evaluate(model, self.processor, self.examples, step=step,
+                                     max_new_tokens=self.cfg.max_completion_length, template=self.cfg.template))
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self.progress is not None:
+            self.progress(1)
+        if state.global_step % self.cfg.eval_every == 0 or state.global_step >= state.max_steps:
+            self._eval(model, state.global_step)
+
+
+def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
+    """Perception-R1's terms (METHODS.md §1); arm B adds the perception term with ``cfg.perception_weight``."""
+    terms: list[dict[str, Any]] = [
+        {"name": "accuracy", "weight": 0.9},
+        {"name": "format", "weight": 0.1, "params": {"pattern": "strict_newlines"}},
+        {"name": "repetition", "weight": 1.0},
+    ]
+    if arm == "B":
+        terms.append({"name": "perception", "weight": cfg.perception_weight})
+    return terms
+
+
+def train_overrides(cfg: DemoConfig, arm: str, seed: int, output_dir: str | os.PathLike) -> list[str]:
+    """``key=value`` overrides of ``configs/demo_cpu.yaml`` for one arm (everything the demo relies on)."""
+    values: dict[str, Any] = {
+        "model.dtype": "float32",
+        "data.template": cfg.template,
+        "data.validate": True,
+        "rewards.preset": None,
+        "rewards.terms": reward_terms(cfg, arm),
+        "rewards.workers": 0,  # math-verify in process: the demo already runs one process per core
+        "judge.backend": "rules",
+        "judge.cache_path": None,
+        "method.name": "grpo",
+        "trl.output_dir": str(output_dir),
+        "trl.seed": seed,
+        "trl.max_steps": cfg.grpo_steps,
+        "trl.per_device_train_batch_size": cfg.prompts_per_step * cfg.num_generations,
+        "trl.num_generations": cfg.num_generations,
+        "trl.max_completion_length": cfg.max_completion_length,
+        "trl.temperature": cfg.temperature,
+        "trl.learning_rate": cfg.grpo_learning_rate,
+        "trl.lr_scheduler_type": "constant",
+        "trl.beta": 0.0,
+        "trl.use_cpu": True,
+        "trl.bf16": False,
+        "trl.logging_steps": 1,
+        "trl.save_strategy": "no",
+        "trl.report_to": "none",
+        "trl.disable_tqdm": True,
+    }
+    return [f"{k}={json.dumps(v)}" for k, v in values.items()]
+
+
+def run_arm(model: Any, processor: Any, train_examples: Sequence[Example], eval_examples: Sequence[Example],
+            cfg: DemoConfig, *, arm: str, seed: int, output_dir: str | os.PathLike,
+            progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """GRPO for one arm; returns its log history and held-out evaluations (step > 0)."""
+    from perceptrl.train import load_train_config, train
+
+    recipe = _RECIPE if _RECIPE.is_file() else None
+    tcfg = load_train_config(recipe, overrides=train_overrides(cfg, arm, seed, output_dir))
+    evaluator = PeriodicEval(eval_examples, processor, cfg, progress=progress)
+    result = train(tcfg, train_examples=list(train_examples), model=model, processor=processor,
+                   callbacks=[evaluator])
+    return {"arm": arm, "seed": seed, "log_history": result.log_history,
+            "evals": [r.as_dict() for r in evaluator.results], "summary": result.summary}

@@ -1,0 +1,90 @@
+"""Settings of ``perceptrl demo``: one dataclass, a full preset (<= 10 min on 2 CPU cores) and ``--quick``.
+
+Values from Perception-R1 (arXiv 2506.07218) are named; the rest are the demo's own, tuned on its
+synthetic world so that a ~1.4 M-parameter VLM learns something in minutes (see docs/demo.md for
+what was tried).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from perceptrl.errors import PerceptrlError
+
+
+@dataclass
+class DemoConfig:
+    # Independent repetitions (tiny model init, data, SFT and GRPO sampling all change with the seed).
+    seeds: int = 3
+    # Synthetic problem kinds (perceptrl.synth.KINDS): bar charts are what a tiny VLM learns to read in minutes.
+    kinds: tuple[str, ...] = ("chart",)
+    # Synthetic difficulty (1: two bars, sum or difference).
+    difficulty: int = 1
+    # Training problems per seed (SFT and GRPO draw from them).
+    n_train: int = 1024
+    # Held-out problems per seed (a different generator seed: never seen in training).
+    n_eval: int = 64
+    # SFT warm-start steps, batch and learning rate (demo's own).
+    sft_steps: int = 250
+    sft_batch_size: int = 16
+    sft_learning_rate: float = 5e-3
+    # GRPO steps per arm.
+    grpo_steps: int = 50
+    # Prompts per GRPO step (Perception-R1: 128) and rollouts per prompt (Perception-R1: 8).
+    prompts_per_step: int = 4
+    num_generations: int = 4
+    # GRPO learning rate (Perception-R1: 1e-6 for a 7B model; a random-init tiny model needs far more,
+    # and >= 2e-4 degraded the warm start in both arms here, see docs/demo.md).
+    grpo_learning_rate: float = 5e-5
+    # Sampling temperature of rollouts (Perception-R1: 1.0; at 1.0 the tiny model's samples are mostly
+    # noise and GRPO at lr >= 5e-4 collapsed both arms, see docs/demo.md).
+    temperature: float = 0.7
+    # Longest response in tokens (a synthetic chain of thought is ~35 tokens with the demo tokenizer).
+    max_completion_length: int = 48
+    # Weight of the perception reward in arm B (Perception-R1: 0.7, next to 0.9 accuracy + 0.1 format).
+    perception_weight: float = 0.7
+    # Held-out evaluation every this many GRPO steps (and after the last).
+    eval_every: int = 10
+    # Prompt template: "plain" (the question only). Perception-R1's instruction ("perception_r1") is a
+    # constant ~70-token English suffix that a model which never read English cannot use, and it made
+    # every SFT step ~40% slower (0.8 vs 0.57 s for 16 problems, measured); the format is taught by SFT.
+    template: str = "plain"
+    # Worker processes (one torch thread each): tiny models waste a second thread, a second process does not.
+    workers: int = 2
+    # Sizes of the tiny VLM (perceptrl.models.TinyVLMSize overrides; empty: its defaults).
+    model_size: dict = field(default_factory=dict)
+
+    @classmethod
+    def quick(cls, **overrides) -> "DemoConfig":
+        """The ``--quick`` preset (<= 90 s): one seed, fewer steps, a smaller held-out set."""
+        base = dict(seeds=1, n_train=256, n_eval=24, sft_steps=80, grpo_steps=6, eval_every=3)
+        base.update(overrides)
+        return cls(**base)
+
+    def check(self) -> None:
+        """Reject impossible settings before any work."""
+        from perceptrl.synth import DIFFICULTIES, KINDS
+
+        problems = []
+        for name in ("seeds", "n_train", "n_eval", "sft_steps", "sft_batch_size", "grpo_steps", "prompts_per_step",
+                     "eval_every", "max_completion_length", "workers"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
+        if self.num_generations < 2:
+            problems.append(f"num_generations={self.num_generations} (GRPO needs >= 2 rollouts per prompt)")
+        for name in ("sft_learning_rate", "grpo_learning_rate", "temperature"):
+            if not float(getattr(self, name)) > 0:
+                problems.append(f"{name}={getattr(self, name)} (must be > 0)")
+        if self.perception_weight < 0:
+            problems.append(f"perception_weight={self.perception_weight} (must be >= 0)")
+        if bad := [k for k in self.kinds if k not in KINDS]:
+            problems.append(f"kinds {bad} (choose from {', '.join(KINDS)})")
+        if self.difficulty not in DIFFICULTIES:
+            problems.append(f"difficulty={self.difficulty} (choose from {DIFFICULTIES})")
+        if problems:
+            raise PerceptrlError("invalid demo settings: " + "; ".join(problems), where="perceptrl demo",
+                                 fix="pass valid values (see perceptrl demo --help)")
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,214 @@
+"""``run_demo``: synth → tiny VLM → SFT warm start → GRPO arms A and B → held-out evaluation → report.
+
+Work is split into jobs: per seed one warm-start job, then one job per arm (both arms start from
+the warm-started weights saved by that seed's warm-start job). Jobs run in ``cfg.workers``
+processes with one torch thread each: a ~1.4 M-parameter model gains little from a second
+intra-op thread, and on a busy machine two threads spin-wait on each other; two processes keep
+both cores busy. Every job writes its result to ``OUT/runs/seed-S/`` as soon as it ends, so a
+crash later loses nothing already computed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perceptrl.demo.config import DemoConfig
+from perceptrl.errors import PerceptrlError
+
+logger = logging.getLogger(__name__)
+
+EVAL_SEED_OFFSET = 1_000_003  # held-out problems come from a generator seed no training seed uses
+
+
+def _offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def check_output_dir(out: str | os.PathLike) -> Path:
+    """Create ``out`` and prove it is writable, before any work."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".perceptrl-write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise PerceptrlError(f"cannot write the report folder: {e.strerror or e}", where=str(path),
+                             fix="pass --out a folder you can write to") from None
+    return path
+
+
+def _data(cfg: DemoConfig, seed: int):
+    from perceptrl.synth import generate
+
+    train = generate(cfg.n_train, seed=seed, kinds=cfg.kinds, difficulty=cfg.difficulty)
+    held_out = generate(cfg.n_eval, seed=seed + EVAL_SEED_OFFSET, kinds=cfg.kinds, difficulty=cfg.difficulty)
+    return train, held_out
+
+
+def _progress(q: Any):
+    if q is None:
+        return None
+
+    def tick(n: int = 1) -> None:
+        q.put(n)
+
+    return tick
+
+
+def _worker_init() -> None:
+    import torch
+
+    _offline()
+    torch.set_num_threads(1)
+    logging.getLogger("perceptrl").setLevel(logging.WARNING)
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+@contextlib.contextmanager
+def _job_log(path: Path):
+    """A job's stdout/stderr (TRL's per-step log lines, warnings) go to ``path``, not the terminal."""
+    with open(path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        yield
+
+
+def warm_start_job(cfg: DemoConfig, seed: int, seed_dir: str, q: Any = None) -> dict[str, Any]:
+    """Build the tiny VLM (tokenizer trained with the synthetic corpus), SFT it, save it, evaluate it."""
+    with _job_log(Path(seed_dir) / "warmstart.log"):
+        return _warm_start(cfg, seed, seed_dir, q)
+
+
+def _warm_start(cfg: DemoConfig, seed: int, seed_dir: str, q: Any) -> dict[str, Any]:
+    from transformers import TrainerCallback
+
+    from perceptrl.demo.evaluate import evaluate
+    from perceptrl.demo.warmstart import WarmStartConfig, warm_start
+    from perceptrl.models import build_tiny_vlm
+    from perceptrl.synth import corpus
+
+    t0 = time.time()
+    tick = _progress(q)
+    train, held_out = _data(cfg, seed)
+    model, processor = build_tiny_vlm(seed=seed, extra_corpus=corpus(300, kinds=cfg.kinds), **cfg.model_size)
+
+    class Tick(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if tick:
+                tick(1)
+
+    ws = WarmStartConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_learning_rate,
+                         template=cfg.template, seed=seed)
+    model, history = warm_start(model, processor, train, ws, callbacks=[Tick()])
+    path = Path(seed_dir) / "warmstart"
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    result = evaluate(model, processor, held_out, step=0, max_new_tokens=cfg.max_completion_length,
+                      template=cfg.template)
+    out = {"seed": seed, "model_dir": str(path), "log_history": history, "eval": result.as_dict(),
+           "seconds": time.time() - t0}
+    (Path(seed_dir) / "warmstart.json").write_text(json.dumps(out, indent=1))
+    return out
+
+
+def arm_job(cfg: DemoConfig, seed: int, arm: str, seed_dir: str, q: Any = None) -> dict[str, Any]:
+    """GRPO arm ``arm`` from the seed's warm-started weights."""
+    from perceptrl.demo.arms import run_arm
+    from perceptrl.models import load_vlm
+
+    t0 = time.time()
+    train, held_out = _data(cfg, seed)
+    with _job_log(Path(seed_dir) / f"arm-{arm}.log"):
+        model, processor = load_vlm(Path(seed_dir) / "warmstart", dtype="float32")
+        out = run_arm(model, processor, train, held_out, cfg, arm=arm, seed=seed,
+                      output_dir=Path(seed_dir) / f"arm-{arm}", progress=_progress(q))
+    out["seconds"] = time.time() - t0
+    out.pop("summary", None)
+    (Path(seed_dir) / f"arm-{arm}.json").write_text(json.dumps(out, indent=1))
+    return out
+
+
+@dataclass
+class DemoRun:
+    out_dir: Path
+    cfg: DemoConfig
+    warm: dict[int, dict[str, Any]]
+    arms: dict[tuple[int, str], dict[str, Any]]
+    seconds: float
+
+
+def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool = True) -> DemoRun:
+    """Run the whole demo and write the report into ``out_dir``; returns the raw results."""
+    from tqdm.auto import tqdm
+
+    from perceptrl.demo.report import write_report
+
+    cfg.check()
+    out = check_output_dir(out_dir)
+    _offline()
+    t0 = time.time()
+    seeds = list(range(cfg.seeds))
+    seed_dirs = {s: out / "runs" / f"seed-{s}" for s in seeds}
+    for d in seed_dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(cfg.as_dict(), indent=1))
+
+    total = cfg.seeds * (cfg.sft_steps + 2 * cfg.grpo_steps)
+    bar = tqdm(total=total, desc="perceptrl demo", unit="step", disable=not show_progress)
+    warm: dict[int, dict[str, Any]] = {}
+    arms: dict[tuple[int, str], dict[str, Any]] = {}
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx,
+                                                       initializer=_worker_init) as pool:
+        q = manager.Queue()
+        pending: dict[Future, tuple] = {}
+        for s in seeds:
+            pending[pool.submit(warm_start_job, cfg, s, str(seed_dirs[s]), q)] = ("warm", s, None)
+        while pending:
+            done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+            _drain(q, bar)
+            for fut in done:
+                kind, s, arm = pending.pop(fut)
+                try:
+                    res = fut.result()
+                except PerceptrlError:
+                    raise
+                except Exception as e:  # noqa: BLE001 - name the job that failed; results so far are on disk
+                    raise RuntimeError(f"demo job {kind} seed={s} arm={arm} failed: {e!r}; finished jobs are in "
+                                       f"{out / 'runs'}") from e
+                if kind == "warm":
+                    warm[s] = res
+                    bar.set_postfix_str(f"seed {s} warm start: acc {res['eval']['accuracy']:.2f}")
+                    for a in ("A", "B"):
+                        pending[pool.submit(arm_job, cfg, s, a, str(seed_dirs[s]), q)] = ("arm", s, a)
+                else:
+                    arms[(s, arm)] = res
+                    last = res["evals"][-1] if res["evals"] else {}
+                    bar.set_postfix_str(f"seed {s} arm {arm}: acc {last.get('accuracy', float('nan')):.2f}")
+        _drain(q, bar)
+    bar.close()
+    run = DemoRun(out_dir=out, cfg=cfg, warm=warm, arms=arms, seconds=time.time() - t0)
+    write_report(run)
+    return run
+
+
+def _drain(q: Any, bar: Any) -> None:
+    while True:
+        try:
+            bar.update(q.get_nowait())
+        except queue.Empty:
+            return
