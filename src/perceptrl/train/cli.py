@@ -28,5 +28,6 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_train_config(args.config, overrides=args.overrides)
     result = train(cfg, resume=args.resume)
-    print(f"model saved to {result.output_dir}")
+    if result.is_main_process:
+        print(f"model saved to {result.output_dir}")
     return 0

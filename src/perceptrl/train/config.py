@@ -107,6 +107,10 @@ class RewardsConfig:
     item_timeout: float = 1.0
     # Time budget for one batch of rewards, in seconds.
     batch_budget: float = 10.0
+    # Python modules imported before the rewards are built, so that their ``@register_reward``
+    # functions can be named in ``terms``: dotted names (``my_pkg.rewards``) or ``.py`` file paths
+    # (perceptrl's plugin hook; TRL's CLI takes reward functions by dotted path the same way).
+    modules: list[str] = field(default_factory=list)
 
 
 @dataclass

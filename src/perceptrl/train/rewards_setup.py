@@ -30,11 +30,40 @@ class RewardSetup:
     description: str = ""
 
 
+def import_reward_modules(modules: list[str], where: str = "rewards.modules") -> None:
+    """Import user modules (dotted names or ``.py`` paths) whose import registers rewards."""
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    for i, name in enumerate(modules or []):
+        try:
+            if name.endswith(".py"):
+                path = Path(name).expanduser().resolve()
+                if not path.is_file():
+                    raise FileNotFoundError(str(path))
+                mod_name = f"perceptrl_user_rewards_{path.stem}"
+                if mod_name in sys.modules:
+                    continue
+                spec = importlib.util.spec_from_file_location(mod_name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[mod_name] = module
+                spec.loader.exec_module(module)
+            else:
+                importlib.import_module(name)
+        except (ImportError, FileNotFoundError, SyntaxError) as e:
+            raise PerceptrlError(f"cannot import reward module {name!r}: {type(e).__name__}: {e}",
+                                 where=f"{where}[{i}]",
+                                 fix="give an importable dotted module name or an existing .py file") from None
+
+
 def build_spec(cfg: TrainConfig):
     """The :class:`HybridSpec` of the config: the preset, or explicit terms, minus ``exclude``."""
     from perceptrl.rewards.hybrid import HybridSpec
 
     where = f"{cfg.source or '<config>'}: rewards"
+    import_reward_modules(cfg.rewards.modules, where=f"{where}.modules")
     if cfg.rewards.terms:
         spec = HybridSpec.from_config({"terms": cfg.rewards.terms})
     elif cfg.rewards.preset:

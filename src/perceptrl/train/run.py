@@ -36,6 +36,9 @@ class TrainResult:
     processor: Any
     trainer: Any = None
     summary: dict[str, Any] = field(default_factory=dict)
+    # SHA-256 of the final parameters (perceptrl.train.checkpoints.parameter_digest)
+    parameter_digest: str = ""
+    is_main_process: bool = True
 
 
 def _load_examples(cfg: TrainConfig, train_examples: list[Example] | None) -> list[Example]:
@@ -261,8 +264,7 @@ def train(
     (for custom experiments). ``resume=True`` continues from the last checkpoint in the output
     folder (same data order, RNG and optimizer state), or starts fresh if there is none.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
+    from perceptrl.train.checkpoints import last_complete_checkpoint
     from perceptrl.train.rewards_setup import RewardSetup, build_rewards
     from perceptrl.train.rows import RowStore
     from perceptrl.train.trainer import PerceptrlGRPOTrainer
@@ -284,8 +286,7 @@ def train(
 
     checkpoint = None
     if resume:
-        if os.path.isdir(args.output_dir):
-            checkpoint = get_last_checkpoint(args.output_dir)
+        checkpoint = last_complete_checkpoint(args.output_dir)
         if checkpoint is None:
             logger.warning("--resume: no checkpoint in %s, starting from step 0", args.output_dir)
         else:
@@ -303,16 +304,54 @@ def train(
         rows=rows,
     )
     summary = _summary(cfg, args, trainer.model, len(examples), setup)
-    if trainer.accelerator.is_main_process:
+    main = trainer.accelerator.is_main_process
+    if main:
         _print_summary(summary)
+        _save_config(cfg, args.output_dir)
     try:
         trainer.train(resume_from_checkpoint=checkpoint)
     finally:
         if setup.runner is not None and hasattr(setup.runner, "close"):
             setup.runner.close()
     trainer.save_model(args.output_dir)
-    if trainer.accelerator.is_main_process:
+    if main:
         processor.save_pretrained(args.output_dir)
     final = trainer.accelerator.unwrap_model(trainer.model)
+    digest = _check_ranks_agree(trainer, final, args.output_dir)
     return TrainResult(output_dir=str(Path(args.output_dir)), log_history=list(trainer.state.log_history),
-                       model=final, processor=processor, trainer=trainer, summary=summary)
+                       model=final, processor=processor, trainer=trainer, summary=summary,
+                       parameter_digest=digest, is_main_process=main)
+
+
+def _save_config(cfg: TrainConfig, output_dir: str) -> None:
+    """The resolved configuration (recipe plus overrides) next to the checkpoints: what exactly ran."""
+    import yaml
+
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, "perceptrl_config.yaml"), "w") as f:
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
+
+
+def _check_ranks_agree(trainer: Any, model: Any, output_dir: str) -> str:
+    """Fingerprint the final parameters; with several processes, each writes its own and all are compared.
+
+    Data-parallel replicas must end identical; a difference means a desynchronised run (a rank that
+    skipped an all-reduce, a rank-dependent update) and is reported as an error, not silently saved.
+    """
+    from perceptrl.train.checkpoints import parameter_digest
+
+    digest = parameter_digest(model)
+    acc = trainer.accelerator
+    if acc.num_processes > 1:
+        from accelerate.utils import DistributedType, gather_object
+
+        os.makedirs(output_dir, exist_ok=True)
+        with open(os.path.join(output_dir, f"parameters.rank{acc.process_index}.sha256"), "w") as f:
+            f.write(digest + "\n")
+        digests = gather_object([digest])
+        if acc.is_main_process:
+            if len(set(digests)) == 1:
+                logger.info("all %d processes end with identical parameters (sha256 %s)", len(digests), digest[:16])
+            elif acc.distributed_type not in (DistributedType.DEEPSPEED, DistributedType.FSDP):  # shards differ
+                logger.error("processes ended with different parameters: %s", digests)
+    return digest

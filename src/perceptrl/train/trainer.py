@@ -1,6 +1,6 @@
 """``PerceptrlGRPOTrainer``: TRL's GRPOTrainer plus the perception-aware hooks of METHODS.md section 3.
 
-Only four methods are overridden, each for one reason:
+Only a few methods are overridden, each for one reason:
 
 * ``_generate_and_score_completions``: expand ``row_id`` into full rows (see :mod:`.rows`), then,
   after TRL has generated and scored, build the masked image (:mod:`.masking`) and run the one
@@ -12,6 +12,8 @@ Only four methods are overridden, each for one reason:
 * ``_compute_loss``: PAPO adds ``-gamma KL_prcp + eta_o H + eta_m H_mask`` to TRL's loss, using the
   very log-probs TRL's loss was computed from (captured in ``_get_per_token_logps_and_entropies``),
   so the policy forward pass is not repeated.
+* ``_get_train_sampler``: TRL's sampler with an epoch-addressable shuffle (:mod:`.sampler`), so a
+  run resumed from a checkpoint trains on the same batches as an uninterrupted one.
 
 Everything else (generation, vLLM, rewards, advantages, clipping, loss types, PEFT, accelerate,
 DeepSpeed/FSDP, logging, checkpoints) is TRL's.
@@ -25,12 +27,14 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 from trl.models.utils import disable_gradient_checkpointing
+from trl.trainer.utils import RepeatSampler
 
 from perceptrl.train.config import MethodConfig
 from perceptrl.train.losses import papo_loss, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
 from perceptrl.train.masking import mask_pixel_values
 from perceptrl.train.noise import add_ddpm_noise, annealed_noise_step, noisy_rollout_flags
 from perceptrl.train.rows import RowStore
+from perceptrl.train.sampler import EpochRepeatSampler
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +120,13 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         return list(torch.split(pixel_values, num_images, dim=0))
 
     # ------------------------------------------------------------------ hooks
+    def _get_train_sampler(self, dataset=None):
+        # TRL's sampler, with an epoch-addressable shuffle: a resumed run sees the same data order
+        sampler = super()._get_train_sampler(dataset)
+        if type(sampler) is RepeatSampler:
+            sampler.__class__ = EpochRepeatSampler
+        return sampler
+
     def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
         out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
         if self._capture_logps:  # the first call inside _compute_loss is the policy forward pass
