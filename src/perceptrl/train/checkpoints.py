@@ -52,3 +52,26 @@ def parameter_digest(model: Any) -> str:
         h.update(str(tuple(t.shape)).encode())
         h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
+
+
+def load_checkpoint_weights(model: Any, checkpoint: str | Path) -> bool:
+    """Load the full-model weights of ``checkpoint`` into ``model``; False when it holds none (PEFT adapters).
+
+    Why not leave it to ``Trainer.train(resume_from_checkpoint=...)``: with transformers 5,
+    ``save_pretrained`` writes VLM checkpoints in the original key layout (``model.layers.*``,
+    ``visual.*``) while the loaded module is named ``model.language_model.*``, ``model.visual.*``;
+    the Trainer restores weights with a non-strict ``load_state_dict``, which matches none of the keys
+    and only logs "missing/unexpected keys", so a resumed run silently continued from the *initial*
+    weights (with the checkpoint's optimizer state). ``from_pretrained`` applies the key conversion; the
+    converted weights are copied in strictly, so any remaining mismatch raises instead of being ignored.
+    """
+    path = Path(checkpoint)
+    if not any((path / f).is_file() for f in ("model.safetensors", "model.safetensors.index.json")):
+        return False
+    if hasattr(model, "peft_config"):
+        return False  # adapters: the Trainer's PEFT path loads them
+    loaded = type(model).from_pretrained(str(path), dtype=next(model.parameters()).dtype)
+    model.load_state_dict(loaded.state_dict(), strict=True)
+    del loaded
+    logger.info("loaded the model weights of %s", path)
+    return True

@@ -104,50 +104,57 @@ def _validate(cfg: TrainConfig, examples: list[Example], processor: Any) -> None
     ensure_valid(examples, **kwargs)
 
 
-def _load_model(cfg: TrainConfig, model: Any, processor: Any) -> tuple[Any, Any]:
-    if model is None:
-        if not cfg.model.name_or_path:
-            raise PerceptrlError("no model", where=f"{cfg.source or '<config>'}: model.name_or_path",
-                                 fix="set model.name_or_path (hub id or local folder), or pass model=")
-        from perceptrl.models import load_vlm
+def _model_name(cfg: TrainConfig) -> str:
+    if not cfg.model.name_or_path:
+        raise PerceptrlError("no model", where=f"{cfg.source or '<config>'}: model.name_or_path",
+                             fix="set model.name_or_path (hub id or local folder), or pass model=")
+    name = cfg.model.name_or_path
+    if name.startswith("tiny:"):  # a tiny random-init VLM built locally, e.g. "tiny:qwen2_5_vl"
+        from perceptrl.models import tiny_model_dir
 
-        name = cfg.model.name_or_path
-        if name.startswith("tiny:"):  # a tiny random-init VLM built locally, e.g. "tiny:qwen2_5_vl"
-            from perceptrl.models import tiny_model_dir
+        name = str(tiny_model_dir(name.split(":", 1)[1]))
+    return name
 
-            name = str(tiny_model_dir(name.split(":", 1)[1]))
-        kwargs: dict[str, Any] = {"dtype": cfg.model.dtype, "attn_implementation": cfg.model.attn_implementation}
-        if cfg.model.load_in_4bit:
-            try:
-                from transformers import BitsAndBytesConfig
-                import bitsandbytes  # noqa: F401
-            except ImportError:
-                raise PerceptrlError("model.load_in_4bit needs bitsandbytes and a CUDA GPU",
-                                     where=f"{cfg.source or '<config>'}: model.load_in_4bit",
-                                     fix="pip install bitsandbytes on a GPU machine, or set model.load_in_4bit=false") from None
-            from perceptrl.models import loading
 
-            return _load_qlora(cfg, loading, BitsAndBytesConfig)
-        model, loaded_proc = load_vlm(name, **kwargs)
-        processor = processor or loaded_proc
-    if processor is None:
-        from perceptrl.models import load_processor
+def _load_processor(cfg: TrainConfig, model: Any, processor: Any) -> Any:
+    """The processor alone (seconds), so the data is validated before the weights are loaded (minutes for 7B)."""
+    if processor is not None:
+        return processor
+    from perceptrl.models import load_processor
 
+    if model is not None:
         name = getattr(model.config, "_name_or_path", None) or cfg.model.name_or_path
-        processor = load_processor(name, model_type=getattr(model.config, "model_type", None))
-    return model, processor
+        return load_processor(name, model_type=getattr(model.config, "model_type", None))
+    return load_processor(_model_name(cfg))
 
 
-def _load_qlora(cfg: TrainConfig, loading: Any, bnb_config_cls: Any) -> tuple[Any, Any]:  # pragma: no cover - GPU only
+def _load_model(cfg: TrainConfig, model: Any) -> Any:
+    if model is not None:
+        return model
+    name = _model_name(cfg)
+    if cfg.model.load_in_4bit:
+        try:
+            from transformers import BitsAndBytesConfig
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise PerceptrlError("model.load_in_4bit needs bitsandbytes and a CUDA GPU",
+                                 where=f"{cfg.source or '<config>'}: model.load_in_4bit",
+                                 fix="pip install bitsandbytes on a GPU machine, or set model.load_in_4bit=false") from None
+        return _load_qlora(cfg, name, BitsAndBytesConfig)
+    from perceptrl.models import load_vlm
+
+    model, _ = load_vlm(name, dtype=cfg.model.dtype, attn_implementation=cfg.model.attn_implementation)
+    return model
+
+
+def _load_qlora(cfg: TrainConfig, name: str, bnb_config_cls: Any) -> Any:  # pragma: no cover - GPU only
     import torch
     from transformers import AutoModelForImageTextToText
 
     bnb = bnb_config_cls(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
                          bnb_4bit_use_double_quant=True)
-    model = AutoModelForImageTextToText.from_pretrained(cfg.model.name_or_path, quantization_config=bnb,
-                                                        attn_implementation=cfg.model.attn_implementation)
-    processor = loading.load_processor(cfg.model.name_or_path, model_type=model.config.model_type)
-    return model, processor
+    return AutoModelForImageTextToText.from_pretrained(name, quantization_config=bnb,
+                                                       attn_implementation=cfg.model.attn_implementation)
 
 
 def _maybe_lora(cfg: TrainConfig, model: Any, seed: int) -> Any:
@@ -264,16 +271,21 @@ def train(
     (for custom experiments). ``resume=True`` continues from the last checkpoint in the output
     folder (same data order, RNG and optimizer state), or starts fresh if there is none.
     """
-    from perceptrl.train.checkpoints import last_complete_checkpoint
+    from perceptrl.train.checkpoints import last_complete_checkpoint, load_checkpoint_weights
     from perceptrl.train.rewards_setup import RewardSetup, build_rewards
     from perceptrl.train.rows import RowStore
     from perceptrl.train.trainer import PerceptrlGRPOTrainer
 
     args = _grpo_args(cfg)  # bad trl settings fail before anything is loaded
+    if reward_funcs is None:
+        from perceptrl.train.rewards_setup import check_rewards
+
+        check_rewards(cfg)  # unknown reward terms / modules fail before the model is loaded
     examples = _load_examples(cfg, train_examples)
-    model, processor = _load_model(cfg, model, processor)
+    processor = _load_processor(cfg, model, processor)
     _set_pixel_bounds(processor, cfg.data.min_pixels, cfg.data.max_pixels)
-    _validate(cfg, examples, processor)
+    _validate(cfg, examples, processor)  # every bad row listed before the weights are loaded
+    model = _load_model(cfg, model)
     if reward_funcs is not None:
         names = [getattr(f, "__name__", type(f).__name__) for f in reward_funcs]
         weights = list(reward_weights) if reward_weights is not None else [1.0] * len(reward_funcs)
@@ -291,6 +303,8 @@ def train(
             logger.warning("--resume: no checkpoint in %s, starting from step 0", args.output_dir)
         else:
             logger.info("resuming from %s", checkpoint)
+            if not _sharded_engine(args):  # DeepSpeed/FSDP restore their own checkpoint format
+                load_checkpoint_weights(model, checkpoint)  # the Trainer's own restore drops VLM weights
 
     rows = RowStore(examples, template=cfg.data.template)
     trainer = PerceptrlGRPOTrainer(
@@ -321,6 +335,12 @@ def train(
     return TrainResult(output_dir=str(Path(args.output_dir)), log_history=list(trainer.state.log_history),
                        model=final, processor=processor, trainer=trainer, summary=summary,
                        parameter_digest=digest, is_main_process=main)
+
+
+def _sharded_engine(args: Any) -> bool:
+    """DeepSpeed or FSDP, set in the TRL args or by ``accelerate launch`` (its config's env variables)."""
+    env = {k: os.environ.get(k, "").lower() for k in ("ACCELERATE_USE_DEEPSPEED", "ACCELERATE_USE_FSDP")}
+    return bool(getattr(args, "deepspeed", None) or getattr(args, "fsdp", None)) or "true" in env.values()
 
 
 def _save_config(cfg: TrainConfig, output_dir: str) -> None:
