@@ -81,6 +81,14 @@ def build_spec(cfg: TrainConfig):
     return spec
 
 
+def check_rewards(cfg: TrainConfig) -> None:
+    """Resolve every term (names, params, gates, weights) without starting a judge or worker: cheap,
+    so a typo in the rewards section fails before the model is loaded."""
+    from perceptrl.rewards.hybrid import build_hybrid
+
+    build_hybrid(build_spec(cfg), perception=object())  # a placeholder judge: only resolution is checked
+
+
 def build_rewards(cfg: TrainConfig) -> RewardSetup:
     """Reward functions and weights for :class:`PerceptrlGRPOTrainer`."""
     from perceptrl.rewards.hybrid import build_hybrid
