@@ -230,6 +230,20 @@ def raw_or(example: Example, key: str, value: Any) -> Any:
     return value
 
 
+def canonical_cells(example: Example, *, answer_key: str = "answer") -> dict[str, Any]:
+    """The cells every row-per-example writer stores the same way (in this order): problem, the
+    gold answer under ``answer_key`` (TRL calls it ``solution``), choices, visual_annotations,
+    boxes, caption. Ids, images and metadata differ per format and are the writer's."""
+    return {
+        "problem": example.problem,
+        answer_key: raw_or(example, "answer", example.answer),
+        "choices": example.choices,
+        "visual_annotations": list(example.visual_annotations),
+        "boxes": boxes_to_cell(example.boxes),
+        "caption": example.caption,
+    }
+
+
 def visual_key_info_cell(example: Example) -> str | None:
     """The ``visual_key_info`` string to write: the original bytes while the annotations are unchanged."""
     raw = example.metadata.get("visual_key_info")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
-from perceptrl.data.formats._rows import boxes_to_cell, example_from_row, image_structs, metadata_columns, raw_or
+from perceptrl.data.formats._rows import canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 
@@ -119,12 +119,7 @@ def write(examples: Sequence[Example], path: str | Path, **_: Any) -> Path:
         row = {
             "id": raw_or(ex, "id", ex.id),
             "images": image_structs(ex),
-            "problem": ex.problem,
-            "answer": raw_or(ex, "answer", ex.answer),
-            "choices": ex.choices,
-            "visual_annotations": list(ex.visual_annotations),
-            "boxes": boxes_to_cell(ex.boxes),
-            "caption": ex.caption,
+            **canonical_cells(ex),
         }
         for k in extra:
             row[k] = ex.metadata.get(k)

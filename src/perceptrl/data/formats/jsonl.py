@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from perceptrl.data.formats._rows import IMAGE_PATHS_KEY, boxes_to_cell, example_from_row, raw_or
+from perceptrl.data.formats._rows import IMAGE_PATHS_KEY, canonical_cells, example_from_row, raw_or
 from perceptrl.data.images import image_extension, read_image_bytes
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
@@ -114,12 +114,7 @@ def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "im
             row = {
                 "id": raw_or(ex, "id", ex.id),
                 "images": rel_paths,
-                "problem": ex.problem,
-                "answer": raw_or(ex, "answer", ex.answer),
-                "choices": ex.choices,
-                "visual_annotations": list(ex.visual_annotations),
-                "boxes": boxes_to_cell(ex.boxes),
-                "caption": ex.caption,
+                **canonical_cells(ex),
                 "metadata": meta,
             }
             f.write(json.dumps(row, ensure_ascii=False, default=_encode) + "\n")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
-from perceptrl.data.formats._rows import boxes_to_cell, example_from_row, image_structs, metadata_columns, raw_or
+from perceptrl.data.formats._rows import canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
 from perceptrl.data.images import read_image_bytes, resolve_path
 from perceptrl.data.prompt import build_messages
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
@@ -120,12 +120,7 @@ def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: 
             "id": raw_or(ex, "id", ex.id),
             "prompt": messages,
             "images": images,
-            "problem": ex.problem,
-            "solution": raw_or(ex, "answer", ex.answer),
-            "choices": ex.choices,
-            "visual_annotations": list(ex.visual_annotations),
-            "boxes": boxes_to_cell(ex.boxes),
-            "caption": ex.caption,
+            **canonical_cells(ex, answer_key="solution"),
         }
         for k in extra:
             row[k] = ex.metadata.get(k)
