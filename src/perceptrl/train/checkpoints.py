@@ -57,7 +57,8 @@ def parameter_digest(model: Any) -> str:
 def load_checkpoint_weights(model: Any, checkpoint: str | Path) -> bool:
     """Load the full-model weights of ``checkpoint`` into ``model``; False when it holds none (PEFT adapters).
 
-    Why not leave it to ``Trainer.train(resume_from_checkpoint=...)``: with transformers 5,
+    :class:`~perceptrl.train.trainer.PerceptrlGRPOTrainer` restores checkpoints through this instead
+    of the stock ``Trainer._load_from_checkpoint``, because with transformers 5,
     ``save_pretrained`` writes VLM checkpoints in the original key layout (``model.layers.*``,
     ``visual.*``) while the loaded module is named ``model.language_model.*``, ``model.visual.*``;
     the Trainer restores weights with a non-strict ``load_state_dict``, which matches none of the keys

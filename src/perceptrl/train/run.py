@@ -271,7 +271,7 @@ def train(
     (for custom experiments). ``resume=True`` continues from the last checkpoint in the output
     folder (same data order, RNG and optimizer state), or starts fresh if there is none.
     """
-    from perceptrl.train.checkpoints import last_complete_checkpoint, load_checkpoint_weights
+    from perceptrl.train.checkpoints import last_complete_checkpoint
     from perceptrl.train.rewards_setup import RewardSetup, build_rewards
     from perceptrl.train.rows import RowStore
     from perceptrl.train.trainer import PerceptrlGRPOTrainer
@@ -302,9 +302,7 @@ def train(
         if checkpoint is None:
             logger.warning("--resume: no checkpoint in %s, starting from step 0", args.output_dir)
         else:
-            logger.info("resuming from %s", checkpoint)
-            if not _sharded_engine(args):  # DeepSpeed/FSDP restore their own checkpoint format
-                load_checkpoint_weights(model, checkpoint)  # the Trainer's own restore drops VLM weights
+            logger.info("resuming from %s", checkpoint)  # weights restored by the trainer's _load_from_checkpoint
 
     rows = RowStore(examples, template=cfg.data.template)
     trainer = PerceptrlGRPOTrainer(
@@ -335,12 +333,6 @@ def train(
     return TrainResult(output_dir=str(Path(args.output_dir)), log_history=list(trainer.state.log_history),
                        model=final, processor=processor, trainer=trainer, summary=summary,
                        parameter_digest=digest, is_main_process=main)
-
-
-def _sharded_engine(args: Any) -> bool:
-    """DeepSpeed or FSDP, set in the TRL args or by ``accelerate launch`` (its config's env variables)."""
-    env = {k: os.environ.get(k, "").lower() for k in ("ACCELERATE_USE_DEEPSPEED", "ACCELERATE_USE_FSDP")}
-    return bool(getattr(args, "deepspeed", None) or getattr(args, "fsdp", None)) or "true" in env.values()
 
 
 def _save_config(cfg: TrainConfig, output_dir: str) -> None:

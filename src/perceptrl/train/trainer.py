@@ -29,6 +29,7 @@ from trl import GRPOTrainer
 from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import RepeatSampler
 
+from perceptrl.train.checkpoints import load_checkpoint_weights
 from perceptrl.train.config import MethodConfig
 from perceptrl.train.losses import papo_loss, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
 from perceptrl.train.masking import mask_pixel_values
@@ -126,6 +127,15 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         if type(sampler) is RepeatSampler:
             sampler.__class__ = EpochRepeatSampler
         return sampler
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        # transformers 5 restores VLM weights non-strictly under key names that match none of the
+        # module's, and only warns: restore them strictly instead (see load_checkpoint_weights).
+        # DeepSpeed/FSDP restore their own checkpoint format; PEFT adapters take the stock path.
+        if (model is None or model is self.model) and not (self.is_deepspeed_enabled or self.is_fsdp_enabled):
+            if load_checkpoint_weights(self.model, resume_from_checkpoint):
+                return
+        super()._load_from_checkpoint(resume_from_checkpoint, model)
 
     def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
         out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
