@@ -18,6 +18,7 @@ import logging
 import os
 from pathlib import Path
 
+from perceptrl.data.json_lines import json_objects
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.config import JudgeConfig
 from perceptrl.judge.reward import build_perception_reward, row_annotations
@@ -31,34 +32,26 @@ def read_pairs(path: Path) -> list[dict]:
     if not path.is_file():
         raise PerceptrlError(f"input file {path} not found", where="--input", fix="give a JSONL file of pairs")
     rows, bad = [], []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                bad.append(f"line {n}: not JSON ({e.msg})")
-                continue
-            if not isinstance(row, dict):
-                bad.append(f"line {n}: not a JSON object")
-                continue
-            if "annotations" in row:
-                row["visual_annotations"] = row["annotations"]
-            resp = row.get("response", row.get("completion"))
-            if not isinstance(resp, str):
-                bad.append(f"line {n}: missing string field `response`")
-                continue
-            anns = row.get("visual_annotations")
-            if anns is not None and not (isinstance(anns, list) and all(isinstance(a, str) for a in anns)):
-                bad.append(f"line {n}: `annotations` must be a list of strings")
-                continue
-            if not row_annotations(row):
-                bad.append(f"line {n}: no annotations (`annotations`, `visual_annotations` or `visual_key_info`)")
-                continue
-            row["response"] = resp
-            row.setdefault("id", n)
-            rows.append(row)
+    for n, row, problem in json_objects(path):
+        if problem:
+            bad.append(problem)
+            continue
+        if "annotations" in row:
+            row["visual_annotations"] = row["annotations"]
+        resp = row.get("response", row.get("completion"))
+        if not isinstance(resp, str):
+            bad.append(f"line {n}: missing string field `response`")
+            continue
+        anns = row.get("visual_annotations")
+        if anns is not None and not (isinstance(anns, list) and all(isinstance(a, str) for a in anns)):
+            bad.append(f"line {n}: `annotations` must be a list of strings")
+            continue
+        if not row_annotations(row):
+            bad.append(f"line {n}: no annotations (`annotations`, `visual_annotations` or `visual_key_info`)")
+            continue
+        row["response"] = resp
+        row.setdefault("id", n)
+        rows.append(row)
     if bad:
         raise PerceptrlError(f"{len(bad)} bad row(s) in {path}:\n  " + "\n  ".join(bad[:20]), where=str(path),
                              fix='each line: {"id": ..., "annotations": ["AB = 10", ...], "response": "..."}')

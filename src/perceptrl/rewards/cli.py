@@ -22,6 +22,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from perceptrl.data.json_lines import json_objects
 from perceptrl.errors import PerceptrlError
 
 logger = logging.getLogger(__name__)
@@ -52,31 +53,23 @@ def read_responses(path: Path) -> tuple[list[str], list[dict[str, Any]], list[An
     if not path.exists():
         raise PerceptrlError(f"input file not found: {path}", where="--input", fix="check the path")
     completions, rows, ids, bad = [], [], [], []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                bad.append(f"line {n}: not JSON ({e.msg})")
-                continue
-            if not isinstance(obj, dict):
-                bad.append(f"line {n}: not a JSON object")
-                continue
-            text = obj.pop("completion", None)
-            if text is None:
-                text = obj.pop("response", None)
-            if not isinstance(text, str):
-                bad.append(f"line {n}: no 'completion' (or 'response') string")
-                continue
-            meta = obj.get("metadata")
-            if isinstance(meta, dict):
-                for k, v in meta.items():
-                    obj.setdefault(k, v)
-            completions.append(text)
-            rows.append(obj)
-            ids.append(obj.get("id", n))
+    for n, obj, problem in json_objects(path):
+        if problem:
+            bad.append(problem)
+            continue
+        text = obj.pop("completion", None)
+        if text is None:
+            text = obj.pop("response", None)
+        if not isinstance(text, str):
+            bad.append(f"line {n}: no 'completion' (or 'response') string")
+            continue
+        meta = obj.get("metadata")
+        if isinstance(meta, dict):
+            for k, v in meta.items():
+                obj.setdefault(k, v)
+        completions.append(text)
+        rows.append(obj)
+        ids.append(obj.get("id", n))
     if bad:
         shown = "\n    ".join(bad[:20]) + (f"\n    … and {len(bad) - 20} more" if len(bad) > 20 else "")
         raise PerceptrlError(f"{len(bad)} bad line(s) in {path}:\n    {shown}", where=str(path),
