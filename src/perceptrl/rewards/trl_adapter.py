@@ -14,6 +14,13 @@ once: the first function called scores it with the runner; the others read the c
 Runner metrics (timeouts, judge failures, seconds) go to TRL's ``log_metric`` as
 ``reward_runner/<name>``.
 
+**Groups.** The runner is told each rollout's GRPO group, for the judge's ``neutral`` failure
+policy (a failed judge request scores the pessimistic mean of its group, see
+:func:`perceptrl.rewards.hybrid.fill_failed`): TRL gives every prompt's ``num_generations``
+completions the same dataset row, so the group is the row's ``id`` / ``problem``
+(:func:`~perceptrl.rewards.length.group_key`), else perceptrl's ``row_id``, else the prompt itself
+(TRL passes it as ``prompts``, not as a column).
+
 Pass them as ``GRPOTrainer(reward_funcs=funcs, args=GRPOConfig(reward_weights=weights, ...))``.
 Rows given to the rewards are the dataset columns of each rollout plus ``completion_length``
 (tokens, from ``completion_ids``).
@@ -25,6 +32,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from perceptrl.rewards.length import group_key
 from perceptrl.rewards.runner import RewardBatch, RewardRunner
 
 __all__ = ["trl_reward_funcs", "completion_text", "TOTAL_NAME"]
@@ -67,7 +75,7 @@ class _Shared:
         with self._lock:
             if key != self._key:
                 rows = _rows(kwargs, len(completions))
-                self._batch = self.runner.score(completions, rows)
+                self._batch = self.runner.score(completions, rows, groups=_groups(kwargs, rows))
                 self._key = key
                 log_metric = kwargs.get("log_metric")
                 if callable(log_metric):
@@ -88,6 +96,21 @@ def _rows(kwargs: dict, n: int) -> list[dict]:
         for row, c in zip(rows, ids):
             row["completion_length"] = len(c)
     return rows
+
+
+def _groups(kwargs: dict, rows: list[dict]) -> list:
+    """The GRPO group of each rollout (see the module docstring)."""
+    prompts = kwargs.get("prompts")
+    out = []
+    for i, row in enumerate(rows):
+        key = group_key(row)
+        if key[0] == "row":  # no id/problem column
+            if row.get("row_id") is not None:
+                key = ("row_id", row["row_id"])
+            elif isinstance(prompts, Sequence) and len(prompts) == len(rows):
+                key = ("prompts", repr(prompts[i]))
+        out.append(key)
+    return out
 
 
 class _ComponentFunc:
