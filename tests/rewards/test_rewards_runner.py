@@ -146,7 +146,7 @@ def test_judge_runs_concurrently_and_none_is_renormalised(batch):
         out = asyncio.run(go())  # heavy part 1.5 s (10 x 0.15 s, one worker), judge 1.5 s: 3 s if sequential
         assert time.monotonic() - t < 2.6
     assert out.components["perception"][0] is None
-    assert out.total[0] == pytest.approx(5.0 * 2)  # perception skipped: weight renormalised onto the other term
+    assert out.total[0] == pytest.approx(5.0 * 2)  # None = not applicable: weight renormalised onto the other term
     assert out.total[1] == pytest.approx(5.0 + 0.5)
     assert out.metrics["judge/calls"] == 2.0
 

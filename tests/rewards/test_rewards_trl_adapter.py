@@ -54,9 +54,9 @@ def test_batch_is_scored_once():
     calls = []
 
     class CountingRunner(RewardRunner):
-        def score(self, completions, rows):
+        def score(self, completions, rows, **kw):
             calls.append(len(completions))
-            return super().score(completions, rows)
+            return super().score(completions, rows, **kw)
 
     with CountingRunner("perception_r1_no_judge", workers=0) as runner:
         funcs, weights = trl_reward_funcs(runner)
