@@ -21,6 +21,8 @@ Keyword ``judge`` (a :class:`~perceptrl.judge.JudgeConfig` mapping, e.g. from ve
 Its failure policy needs each rollout's GRPO group: the row's ``id`` / ``problem`` / ``prompt``
 (:func:`~perceptrl.rewards.length.group_key`), else ``uid`` or ``index`` from the extra info; a row
 with none of these is its own group, where ``neutral`` gives a failed judge request 0 (as ``zero``).
+Keyword ``runner_options`` (``workers``, ``item_timeout``, ``batch_budget``) configures the
+:class:`~perceptrl.rewards.runner.RewardRunner`; ``batch_budget`` bounds each call, judge included.
 """
 
 from __future__ import annotations
@@ -40,17 +42,19 @@ _runners: dict[tuple[str, str], RewardRunner] = {}
 _lock = threading.Lock()
 
 
-def _runner(preset: str, judge: Mapping | None = None) -> RewardRunner:
-    key = (preset, json.dumps(judge, sort_keys=True, default=str) if judge is not None else "")
+def _runner(preset: str, judge: Mapping | None = None, options: Mapping | None = None) -> RewardRunner:
+    key = (preset, json.dumps([judge, options], sort_keys=True, default=str))
     with _lock:
         if key not in _runners:
+            opts = dict(options or {})
             if judge is None:
-                _runners[key] = RewardRunner(preset)
+                _runners[key] = RewardRunner(preset, **opts)
             else:
                 from perceptrl.judge import build_perception_reward
                 from perceptrl.rewards.hybrid import build_hybrid
 
-                _runners[key] = RewardRunner(build_hybrid(preset, perception=build_perception_reward(dict(judge))))
+                hybrid = build_hybrid(preset, perception=build_perception_reward(dict(judge)))
+                _runners[key] = RewardRunner(hybrid, **opts)
         return _runners[key]
 
 
@@ -68,8 +72,8 @@ def _groups(rows: list[dict]) -> list:
 
 
 def _score(responses: list[str], rows: list[dict], preset: str, total_key: str,
-           judge: Mapping | None = None) -> list[dict[str, float]]:
-    batch = _runner(preset, judge).score(responses, rows, groups=_groups(rows))
+           judge: Mapping | None = None, options: Mapping | None = None) -> list[dict[str, float]]:
+    batch = _runner(preset, judge, options).score(responses, rows, groups=_groups(rows))
     out = []
     for i, total in enumerate(batch.total):
         d = {total_key: float(total)}
@@ -86,22 +90,25 @@ def _row(ground_truth: Any, extra: Mapping | None) -> dict:
 
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: Mapping | None = None,
-                  *, preset: str = DEFAULT_PRESET, judge: Mapping | None = None, **_: Any) -> dict[str, float]:
+                  *, preset: str = DEFAULT_PRESET, judge: Mapping | None = None,
+                  runner_options: Mapping | None = None, **_: Any) -> dict[str, float]:
     """verl's per-sample entry point (a group of one: a failed judge request scores 0)."""
-    return _score([solution_str], [_row(ground_truth, extra_info)], preset, "score", judge)[0]
+    return _score([solution_str], [_row(ground_truth, extra_info)], preset, "score", judge, runner_options)[0]
 
 
 def compute_score_batched(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
                           extra_infos: Sequence[Mapping | None] | None = None, *, preset: str = DEFAULT_PRESET,
-                          judge: Mapping | None = None, **_: Any) -> list[dict[str, float]]:
+                          judge: Mapping | None = None, runner_options: Mapping | None = None,
+                          **_: Any) -> list[dict[str, float]]:
     """verl's batch entry point (``reward_manager=batch``)."""
     extras = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
     rows = [_row(g, e) for g, e in zip(ground_truths, extras)]
-    return _score(list(solution_strs), rows, preset, "score", judge)
+    return _score(list(solution_strs), rows, preset, "score", judge, runner_options)
 
 
 def easyr1_compute_score(reward_inputs: list[dict[str, Any]], *, preset: str = DEFAULT_PRESET,
-                         judge: Mapping | None = None, **_: Any) -> list[dict[str, float]]:
+                         judge: Mapping | None = None, runner_options: Mapping | None = None,
+                         **_: Any) -> list[dict[str, float]]:
     """EasyR1's batch entry point (``reward_type=batch``)."""
     if not isinstance(reward_inputs, list):
         raise ValueError("use reward_type=batch with easyr1_compute_score")
@@ -112,4 +119,4 @@ def easyr1_compute_score(reward_inputs: list[dict[str, Any]], *, preset: str = D
         if ri.get("response_length") is not None:
             row["completion_length"] = ri["response_length"]
         rows.append(row)
-    return _score([ri["response"] for ri in reward_inputs], rows, preset, "overall", judge)
+    return _score([ri["response"] for ri in reward_inputs], rows, preset, "overall", judge, runner_options)
