@@ -66,6 +66,17 @@ def test_batch_is_scored_once():
     assert calls == [2, 2]
 
 
+def test_a_new_step_with_the_same_completions_is_scored_anew():
+    # regression: the cache key was (id(completions), len, hash of the texts): a later step with the
+    # same texts in a reused list got the previous step's rewards, whatever its rows said
+    comps = [GOOD, GOOD]
+    with RewardRunner("perception_r1_no_judge", workers=0) as runner:
+        funcs, weights = trl_reward_funcs(runner)
+        first, _, _ = _call_like_trl(funcs, weights, ["p", "p"], comps, {"answer": ["10", "10"]}, [[1], [2]])
+        second, _, _ = _call_like_trl(funcs, weights, ["q", "q"], comps, {"answer": ["5", "5"]}, [[1], [2]])
+    assert first == pytest.approx([1.0, 1.0]) and second == pytest.approx([0.1, 0.1])
+
+
 def test_trl_solution_column_is_the_gold_answer():
     # regression: with TRL's `solution` column accuracy was None for every rollout, so after
     # renormalisation a wrong answer in the right format earned the full reward

@@ -61,19 +61,27 @@ def completion_text(completion: Any) -> str:
 
 
 class _Shared:
-    """Scores a batch once for all the functions TRL calls on it."""
+    """Scores a batch once for all the functions TRL calls on it.
 
-    def __init__(self, runner: RewardRunner):
+    TRL calls each of the ``n_funcs`` functions once per batch: the batch is scored on the first
+    call and re-used by the other ``n_funcs - 1``; after that, the next call scores anew even when
+    it looks the same (a new step may bring the same completion texts, even the same list object,
+    with other rows)."""
+
+    def __init__(self, runner: RewardRunner, n_funcs: int):
         self.runner = runner
+        self.n_funcs = n_funcs
         self._lock = threading.Lock()
         self._key: tuple | None = None
+        self._reads = 0
         self._batch: RewardBatch | None = None
 
     def get(self, kwargs: dict) -> RewardBatch:
         completions = [completion_text(c) for c in kwargs["completions"]]
         key = (id(kwargs["completions"]), len(completions), hash(tuple(completions)))
         with self._lock:
-            if key != self._key:
+            if key != self._key or self._reads >= self.n_funcs:
+                self._reads = 0
                 rows = _rows(kwargs, len(completions))
                 self._batch = self.runner.score(completions, rows, groups=_groups(kwargs, rows))
                 self._key = key
@@ -81,6 +89,7 @@ class _Shared:
                 if callable(log_metric):
                     for name, value in self._batch.metrics.items():
                         log_metric(f"reward_runner/{name}", float(value))
+            self._reads += 1
             return self._batch
 
 
@@ -132,8 +141,8 @@ class _ComponentFunc:
 
 def trl_reward_funcs(runner: RewardRunner) -> tuple[list, list[float]]:
     """``(funcs, weights)`` for ``GRPOTrainer(reward_funcs=funcs)`` and ``GRPOConfig(reward_weights=weights)``."""
-    shared = _Shared(runner)
     names = runner.hybrid.names
+    shared = _Shared(runner, len(names) + 1)
     if TOTAL_NAME in names:
         raise ValueError(f"a reward term may not be named {TOTAL_NAME!r} (the total's name in TRL logs)")
     funcs = [_ComponentFunc(shared, n) for n in names] + [_ComponentFunc(shared, TOTAL_NAME, total=True)]
