@@ -175,8 +175,8 @@ def register(subparsers) -> None:
     p.add_argument("--judge-backend", default=None, help="rules | openai | transformers | module:function")
     p.add_argument("--judge-base-url", default=None, help="OpenAI-compatible judge server, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--judge-model", default=None, help="judge model name (openai) or path (transformers)")
-    p.add_argument("--judge-failure-policy", choices=["skip", "zero"], default="skip",
-                   help="a failed judge request: skip the term for that sample (renormalise) or score 0")
+    p.add_argument("--judge-failure-policy", choices=["neutral", "zero"], default="neutral",
+                   help="a failed judge request: the pessimistic mean of the sample's group (neutral) or 0")
     p.add_argument("--judge-cache", default="none", help="sqlite verdict cache path ('none' disables; default none)")
     p.set_defaults(func=run)
 
