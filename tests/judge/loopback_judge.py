@@ -33,6 +33,11 @@ def completion_body(content: str) -> dict:
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog (5) refuses connections when a judge client opens 16 at once
+    request_queue_size = 128
+
+
 class LoopbackJudge:
     def __init__(self, behave: Callable[[str], str]):
         self.behave = behave
@@ -88,7 +93,7 @@ class LoopbackJudge:
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (its deadline)
                     pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

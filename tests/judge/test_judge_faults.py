@@ -51,6 +51,7 @@ def test_one_bad_reply_in_16_fails_only_that_request(bad):
     assert scores[7] == pytest.approx(3 / 4)  # neutral: its group's mean with the failure counted 0
     assert m["judge/failures"] == 1 and m["judge/failed/bad_reply"] == 1 and m["judge/failed_samples"] == 1
     assert server.requests["ok"] == 15 and server.requests[bad] == 2  # the bad one was retried once
+    assert reward.client.usage.get("attempt_failures/transport", 0) == 0
 
 
 def test_rejected_request_is_a_judgement_not_a_failure():

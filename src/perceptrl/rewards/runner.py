@@ -56,7 +56,11 @@ from perceptrl.rewards.pool import BUDGET, ERROR, OK, TIMEOUT, WorkerPool
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RewardBatch", "RewardRunner", "default_workers"]
+__all__ = ["RewardBatch", "RewardRunner", "default_workers", "DEFAULT_BUDGET", "DEFAULT_BUDGET_WITH_JUDGE"]
+
+#: default batch budget (s) of a hybrid without / with a batch reward (the judge)
+DEFAULT_BUDGET = 10.0
+DEFAULT_BUDGET_WITH_JUDGE = 120.0
 
 
 def default_workers() -> int:
@@ -86,8 +90,10 @@ class RewardRunner:
         item_timeout: seconds one heavy item may take (default 1.0; the Perception-R1 reference
             relies on math-verify's 5 s per call, which lets 1% pathological answers stall a step
             for a minute; legitimate items take milliseconds).
-        batch_budget: seconds a batch may take in all, judge included (default 10.0; see the
-            module docstring).
+        batch_budget: seconds a batch may take in all, judge included (see the module docstring).
+            Default: 10 s, or 120 s when the hybrid has a batch reward (the judge: the Perception-R1
+            recipe sends ~1,000 requests per step to a 32B judge; samples cut by the deadline are
+            counted in ``<term>/over_budget`` and logged with this advice).
         start_method: multiprocessing start method for workers (default ``"fork"``: workers
             inherit the parsed modules and start in milliseconds; ``"forkserver"`` if the parent
             holds state that must not be forked).
@@ -100,12 +106,15 @@ class RewardRunner:
         *,
         workers: int | None = None,
         item_timeout: float = 1.0,
-        batch_budget: float = 10.0,
+        batch_budget: float | None = None,
         start_method: str = "fork",
         timeout_cache: int = 10_000,
     ):
         self.hybrid = hybrid if isinstance(hybrid, Hybrid) else build_hybrid(hybrid)
         self.workers = default_workers() if workers is None else int(workers)
+        if batch_budget is None:
+            has_batch = any(t.batch is not None for t in self.hybrid.terms)
+            batch_budget = DEFAULT_BUDGET_WITH_JUDGE if has_batch else DEFAULT_BUDGET
         if self.workers < 0 or item_timeout <= 0 or batch_budget <= 0:
             raise PerceptrlError("reward runner needs workers >= 0, item_timeout > 0, batch_budget > 0",
                                  where="rewards runner config", fix="check workers / item_timeout / batch_budget")
@@ -211,6 +220,10 @@ class RewardRunner:
                 raise RuntimeError(f"batch reward {name!r} returned {len(values)} values for {len(completions)} rollouts")
             components[name] = [None if v is None else float(v) for v in values]
             metrics[f"{name}/over_budget"] = float(over)
+            if over:
+                logger.warning("reward %s: %d/%d sample(s) missed the %.1f s batch budget and follow the failure "
+                               "policy; raise the batch budget (rewards.batch_budget) if this is not a stalled "
+                               "judge", name, over, len(completions), self.batch_budget)
         for t in self._batch:
             for k, v in (t.batch.metrics() or {}).items():
                 metrics[k if "/" in k else f"{t.name}/{k}"] = float(v)
