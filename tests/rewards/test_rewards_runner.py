@@ -37,6 +37,8 @@ def _stuck_score(key, timeout):
 register_reward("test_stuck", heavy=True, key=_stuck_key, score_key=_stuck_score)(
     lambda c, r: _stuck_score(_stuck_key(c, r), None)
 )
+# a badly written reward: not applicable when the *response* says so
+register_reward("test_response_decides_none")(lambda c, r: None if "skip me" in c else 0.0)
 
 
 class SleepyJudge:
@@ -202,3 +204,14 @@ def test_group_reward_sees_the_batch_and_accuracy():
     assert out.components["accuracy"] == [1.0, 0.0, 1.0]
     lg = out.components["length_group"]
     assert lg[0] == pytest.approx(0.5) and lg[2] == pytest.approx(-0.5) and lg[1] <= 0
+
+
+def test_none_decided_by_the_response_is_counted_and_warned(caplog):
+    spec = HybridSpec([RewardTerm("accuracy", 1.0), RewardTerm("test_response_decides_none", 1.0)])
+    rows = [{"id": "p", "answer": "4"}] * 2 + [{"id": "q", "answer": "4"}] * 2
+    comps = ["\\boxed{4} skip me", "\\boxed{4}", "\\boxed{4}", "\\boxed{4}"]
+    with RewardRunner(spec, workers=0) as r:
+        out = r.score(comps, rows)
+    assert out.metrics["test_response_decides_none/none_varies_in_group"] == 1  # group p only
+    assert "the response decides it" in caplog.text
+    assert "accuracy/none_varies_in_group" not in out.metrics

@@ -18,7 +18,8 @@
     Penalty terms (repetition, length) are never rescaled; when no positive term is present, only
     penalties count. *Guarantee:* every sample of a row is scaled alike (the row, not the response,
     decides), so renormalisation never ranks two responses to one prompt differently than the
-    unscaled terms do.
+    unscaled terms do (the runner counts a term whose ``None`` varies within a group:
+    ``<term>/none_varies_in_group``).
   - ``zero``: a ``None`` counts as 0. *Guarantee:* a not-applicable term never adds anything.
 
 * A **failed measurement** (the judge's request failed or ran out of time) is *not* ``None``: the

@@ -126,6 +126,7 @@ class RewardRunner:
         self._group = [t for t in self.hybrid.terms if t.info is not None and t.info.kind == "group"]
         self._batch = [t for t in self.hybrid.terms if t.batch is not None]
         self._timed_out: OrderedDict = OrderedDict()
+        self._warned_none: set[str] = set()
         self._timeout_cache = int(timeout_cache)
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
@@ -236,9 +237,26 @@ class RewardRunner:
             present = [v for v in vals if v is not None]
             metrics[f"{name}/mean"] = sum(present) / len(present) if present else math.nan
             metrics[f"{name}/none_frac"] = 1 - len(present) / len(vals) if vals else 0.0
+            if len(present) not in (0, len(vals)):
+                self._check_none_is_row_decided(name, vals, groups, metrics)
         metrics["seconds/sync"] = t_sync
         metrics["seconds/total"] = time.monotonic() - t0
         return RewardBatch(total, components, metrics)
+
+    def _check_none_is_row_decided(self, name: str, vals, groups, metrics: dict) -> None:
+        """``None`` must mean "not applicable to the row": if it varies between the rollouts of one
+        prompt, the response decides it, and ``renormalize`` would let a response choose its own
+        weights (skip a term it would fail). Counted (``<term>/none_varies_in_group``) and warned."""
+        seen: dict[Hashable, set[bool]] = {}
+        for v, g in zip(vals, groups):
+            seen.setdefault(g, set()).add(v is None)
+        varies = sum(1 for s in seen.values() if len(s) == 2)
+        metrics[f"{name}/none_varies_in_group"] = float(varies)
+        if varies and name not in self._warned_none:
+            self._warned_none.add(name)
+            logger.warning("reward %s is None (not applicable) for some rollouts of a prompt and not for others "
+                           "(%d group(s)): the response decides it, so none_policy=renormalize lets a response "
+                           "drop the term; return None only from the row", name, varies)
 
     async def _call_batch(self, t: ResolvedTerm, completions, rows, groups, deadline: float):
         """``(values, over_budget samples)`` of a batch reward, within the deadline (module docstring)."""
