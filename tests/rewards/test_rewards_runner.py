@@ -215,3 +215,14 @@ def test_none_decided_by_the_response_is_counted_and_warned(caplog):
     assert out.metrics["test_response_decides_none/none_varies_in_group"] == 1  # group p only
     assert "the response decides it" in caplog.text
     assert "accuracy/none_varies_in_group" not in out.metrics
+
+
+def test_a_batch_reward_that_ignores_the_deadline_is_cut_and_scores_zero():
+    judge = SleepyJudge(delay=30.0)  # takes no deadline= keyword
+    spec = HybridSpec([RewardTerm("accuracy", 1.0), RewardTerm("perception", 1.0)])
+    with RewardRunner(build_hybrid(spec, perception=judge), workers=0, batch_budget=1.0) as r:
+        t = time.monotonic()
+        out = r.score(["\\boxed{4}", "\\boxed{5}"], [{"id": "p", "answer": "4"}] * 2)
+        assert time.monotonic() - t < 1.0 + 1.5
+    assert out.components["perception"] == [0.0, 0.0] and out.metrics["perception/over_budget"] == 2
+    assert out.total == pytest.approx([1.0, 0.0])
