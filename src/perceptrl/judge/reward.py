@@ -204,11 +204,12 @@ class PerceptionReward:
 
         over = 0
         for key, idxs in by_key.items():
-            o = as_judgement(results[key], len(pairs[key][0]))
+            m = len(pairs[key][0])
+            o = as_judgement(results[key], m)
             for i in idxs:
                 outcomes[i] = o
-                if o.ok:
-                    scores[i] = sum(o.verdicts) / len(o.verdicts)  # denominator m (bug 1)
+                if o.ok:  # denominator m (bug 1); whatever a backend returns, 0 <= r_v <= 1
+                    scores[i] = sum(min(1, max(0, int(v))) for v in o.verdicts[:m]) / m
                 else:
                     failed[i] = True
                     over += failure_kind(o.error) == OVER_BUDGET
