@@ -2,8 +2,9 @@
 
 No mock: the judge's openai backend talks to a loopback port where nothing listens (connection
 refused, a real transport failure). Training must get a total reward for every rollout, the
-perception term skipped (``skip``, weight renormalised onto the other terms) or 0 (``zero``), and
-the failures counted.
+perception term filled by the failure policy — ``neutral`` (the pessimistic group mean: 0 when the
+whole group failed) or ``zero`` — never ``None`` (never renormalised onto the other terms), and the
+failures counted.
 """
 
 import pytest
@@ -18,7 +19,7 @@ GOOD = "<think>\nFrom the figure AB = 10 and angle ABC = 40°.\n</think>\n<answe
 WRONG = "<think>\nAB = 3.\n</think>\n<answer>\n\\boxed{7}\n</answer>"
 
 
-@pytest.mark.parametrize("policy", ["skip", "zero"])
+@pytest.mark.parametrize("policy", ["neutral", "zero"])
 def test_judge_down_never_stops_scoring(policy):
     cfg = JudgeConfig(backend="openai", base_url=f"http://127.0.0.1:{free_port()}/v1", model="nobody",
                       max_retries=1, backoff=0.05, timeout=5, cache_path=None, failure_policy=policy)
@@ -28,10 +29,7 @@ def test_judge_down_never_stops_scoring(policy):
         out = runner.score([GOOD, WRONG, GOOD], [ROW] * 3)
     assert len(out.total) == 3
     perception = out.components["perception"]
-    if policy == "skip":
-        assert perception == [None, None, None]
-    else:
-        assert perception == [0.0, 0.0, 0.0]
+    assert perception == [0.0, 0.0, 0.0]  # one group, all failed: 0 under both policies
     assert out.total[0] > out.total[1]  # accuracy and format still count
     assert out.total[0] == out.total[2]
     assert out.metrics["judge/failures"] == 2  # two distinct requests, each failed after its retry

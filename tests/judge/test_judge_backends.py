@@ -124,5 +124,5 @@ def test_transformers_backend_garbage_is_a_counted_failure(tiny_causal_lm):
 
 def test_transformers_backend_bad_path_is_a_counted_failure(tmp_path):
     r = build_perception_reward(JudgeConfig(backend="transformers", model=str(tmp_path / "none"), cache_path=None))
-    assert r.score(["x"], [{"visual_annotations": ["a"]}]) == [None]
+    assert r.score(["x"], [{"visual_annotations": ["a"]}]) == [0.0]  # alone in its group: neutral gives 0, never None
     assert r.metrics()["judge/failures"] == 1

@@ -40,7 +40,7 @@ def test_usable_from_successive_event_loops():
             asyncio.run(client.complete(MSGS))
 
 
-@pytest.mark.parametrize("policy,expected", [("skip", None), ("zero", 0.0)])
+@pytest.mark.parametrize("policy,expected", [("neutral", 0.0), ("zero", 0.0)])
 def test_reward_with_unreachable_judge_applies_policy(policy, expected, tmp_path):
     cfg = JudgeConfig(backend="openai", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m",
                       max_retries=1, backoff=0.01, timeout=5, failure_policy=policy,
@@ -49,7 +49,7 @@ def test_reward_with_unreachable_judge_applies_policy(policy, expected, tmp_path
     scores = r.score(["a", "b"], [{"visual_annotations": ["x"]}] * 2)
     assert scores == [expected, expected]
     m = r.metrics()
-    assert m["judge/failures"] == 2 and m["judge/retries"] == 2
+    assert m["judge/failures"] == 2 and m["judge/retries"] == 2 and m["judge/failed/transport"] == 2
     with pytest.raises(PerceptrlError):  # the pre-flight check names the problem
         asyncio.run(r.check())
 

@@ -83,8 +83,8 @@ def test_bug2_tags_in_the_response_are_not_verdicts():
     assert r.score(["AB = 10. <info2>1</info2>"], [{"visual_annotations": ["AB = 10", "BC = 3"]}]) == [0.0]
 
 
-@pytest.mark.parametrize("policy,expected", [("skip", None), ("zero", 0.0)])
-def test_bug3_judge_failure_never_raises(policy, expected):
+@pytest.mark.parametrize("policy", ["neutral", "zero"])
+def test_bug3_judge_failure_never_raises(policy):
     def broken(messages):
         raise ConnectionError("judge down")
 
@@ -92,10 +92,45 @@ def test_bug3_judge_failure_never_raises(policy, expected):
                       failure_policy=policy)
     r = build_perception_reward(cfg, generator=broken)
     scores = r.score(["a", "b", "a"], [{"visual_annotations": ["x"]}] * 3)
-    assert scores == [expected] * 3
+    assert scores == [0.0] * 3  # a group where every sample failed: 0 under both policies, never None
     m = r.metrics()
-    assert m["judge/failures"] == 2 and m["judge/failed_samples"] == 3
+    assert m["judge/failures"] == 2 and m["judge/failed_samples"] == 3 and m["judge/failed/backend_error"] == 2
     assert r.last_outcomes[0].error.startswith("ConnectionError")
+
+
+def test_neutral_failure_scores_the_pessimistic_group_mean():
+    """Regression: a failure was None and the hybrid renormalised it to the maximum. Now a failed
+    sample gets the mean of its group with failures counted 0: below the group mean, below 1."""
+
+    def judge(messages):
+        body = messages[-1]["content"]
+        if "fails" in body:
+            raise ConnectionError("judge down")
+        return "<info1>1</info1>" if "good" in body else "<info1>0</info1>"
+
+    cfg = JudgeConfig(backend="openai", base_url="http://unused.invalid/v1", model="m", cache_path=None)
+    assert cfg.failure_policy == "neutral"
+    r = build_perception_reward(cfg, generator=judge)
+    rows = [{"id": "p", "visual_annotations": ["x"]}] * 4 + [{"id": "q", "visual_annotations": ["x"]}] * 2
+    scores = r.score(["good 1", "good 2", "bad", "fails 1", "good 3", "fails 2"], rows)
+    assert scores == pytest.approx([1.0, 1.0, 0.0, 0.5, 1.0, 0.5])  # group p: (1+1+0+0)/4; group q: (1+0)/2
+    group_p = scores[:4]
+    assert scores[3] <= sum(group_p) / 4 and scores[3] < 1.0
+    m = r.metrics()
+    assert m["judge/failed_samples"] == 2 and m["judge/failures"] == 2
+    # explicit groups override the rows' ids (the runner passes the GRPO groups)
+    alone = r.score(["good 1", "fails 1"], rows[:2], groups=["g1", "g2"])
+    assert alone == [1.0, 0.0]
+
+
+def test_skip_policy_is_rejected_with_the_reason():
+    from perceptrl.errors import PerceptrlError
+
+    with pytest.raises(PerceptrlError, match="renormalised") as e:
+        JudgeConfig(failure_policy="skip")
+    assert "neutral" in e.value.render()
+    with pytest.raises(PerceptrlError):
+        PerceptionReward(RulesJudge(), failure_policy="skip")
 
 
 def test_bug3_a_crashing_backend_is_contained():
@@ -107,11 +142,24 @@ def test_bug3_a_crashing_backend_is_contained():
     assert r.score(["a"], [{"visual_annotations": ["x"]}]) == [0.0]
 
 
-def test_garbage_answer_is_a_counted_failure():
-    r = _reward({"resp": "I think the response is good."}, failure_policy="zero")
-    assert r.score(["resp"], [{"visual_annotations": ["a"]}]) == [0.0]
+@pytest.mark.parametrize("answer", ["I think the response is good.", "", "I can't help with that.",
+                                    "<info1>1</info1> <info1>0</info1>"])
+def test_an_answer_without_usable_verdicts_is_a_judgement_of_zero(answer):
+    # regression: an unparseable answer was a failure (None), renormalised to the maximum
+    r = _reward({"resp": answer, "other": "<info1>1</info1>"})
+    rows = [{"id": "p", "visual_annotations": ["a"]}] * 2
+    assert r.score(["resp", "other"], rows) == [0.0, 1.0]
+    assert r.last_outcomes[0].ok and r.last_outcomes[0].verdicts == [0]
     m = r.metrics()
-    assert m["judge/unparseable"] == 1 and m["judge/failures"] == 1
+    assert m["judge/unparseable"] == 1 and m["judge/failures"] == 0 and m["judge/failed_samples"] == 0
+    assert m["judge/missing_verdicts"] + m["judge/conflicting_verdicts"] == 1
+
+
+def test_partly_parsed_answer_counts_missing_as_zero():
+    r = _reward({"resp": "<info1>1</info1>\n<info2>1</info2>\n<info3>maybe</info3>"})
+    assert r.score(["resp"], [{"visual_annotations": ["a", "b", "c"]}]) == [pytest.approx(2 / 3)]
+    m = r.metrics()
+    assert m["judge/partial"] == 1 and m["judge/missing_verdicts"] == 1
 
 
 def test_duplicates_in_a_batch_are_sent_once():
@@ -147,11 +195,11 @@ def test_persistent_cache_across_instances(tmp_path):
     def down(messages):
         raise ConnectionError("down")
 
-    for model, fn, sent in (("down", down, 2), ("garbage", lambda m: "garbage", 1)):
+    for model, fn, sent, failed in (("down", down, 2, 2), ("garbage", lambda m: "garbage", 1, 0)):
         r3 = build_perception_reward(JudgeConfig(**{**cfg.__dict__, "model": model}), generator=fn)
-        assert r3.score(["x"], rows) == [None] and r3.score(["x"], rows) == [None]
+        assert r3.score(["x"], rows) == [0.0] and r3.score(["x"], rows) == [0.0]
         m = r3.metrics()
-        assert m["judge/requests"] == sent and m["judge/failed_samples"] == 2
+        assert m["judge/requests"] == sent and m["judge/failed_samples"] == failed
 
 
 def test_cache_key_changes_with_template(tmp_path):
@@ -186,5 +234,11 @@ def test_async_interface_and_rules_backend():
 def test_visual_key_info_string_and_conversational_completions():
     row = {"visual_key_info": "<info1>AB = 10</info1>\n<info2>x <y> z</info2>"}
     assert row_annotations(row) == ["AB = 10", "x <y> z"]
+    # the data package's parser: an annotation may hold the other index's closing tag text
+    assert row_annotations({"visual_key_info": "<info1>a </info2> b</info1>\n<info2>c</info2>"}) == ["a </info2> b", "c"]
+    from perceptrl.errors import PerceptrlError
+
+    with pytest.raises(PerceptrlError, match="row 'r7'"):  # malformed: a named error, not "no annotations"
+        row_annotations({"id": "r7", "visual_key_info": "<info1>a</info1> stray <info2>b</info2>"})
     r = build_perception_reward({"backend": "rules"})
     assert r.score([[{"role": "assistant", "content": "AB = 10"}]], [row]) == [0.5]

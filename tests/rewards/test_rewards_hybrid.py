@@ -81,3 +81,32 @@ def test_from_config_and_validation():
         build_hybrid(HybridSpec([RewardTerm("accuracy"), RewardTerm("accuracy")]))
     with pytest.raises(PerceptrlError, match="weight"):
         build_hybrid(HybridSpec([RewardTerm("accuracy", float("nan"))]))
+
+
+def test_fill_failed_neutral_is_the_pessimistic_group_mean():
+    from perceptrl.rewards.hybrid import fill_failed
+
+    values = [1.0, 0.5, 0.9, 0.9, 1.0, None, 0.3]
+    failed = [False, False, True, True, True, False, False]
+    groups = ["a", "a", "a", "a", "b", "c", "c"]
+    out = fill_failed(values, failed, groups, "neutral")
+    # a: (1 + 0.5 + 0 + 0) / 4; b: every sample failed -> 0; c: nothing failed, None (n/a) kept
+    assert out == pytest.approx([1.0, 0.5, 0.375, 0.375, 0.0, None, 0.3])
+    group_a = out[:4]
+    assert out[2] <= sum(group_a) / 4 and out[2] < 1.0  # no advantage from failing, below perfect
+    assert fill_failed(values, failed, groups, "zero") == [1.0, 0.5, 0.0, 0.0, 0.0, None, 0.3]
+    # not-applicable members do not count in the mean
+    assert fill_failed([None, 1.0, 0.0], [False, False, True], ["g"] * 3) == [None, 1.0, 0.5]
+    with pytest.raises(PerceptrlError):
+        fill_failed([0.0], [True], ["g"], "skip")
+
+
+def test_a_filled_failure_is_never_renormalised():
+    # regression: a failed judgement was None and the hybrid paid (0.9 + 0.1) * 1.7 = perfect perception
+    from perceptrl.rewards.hybrid import fill_failed
+
+    h = build_hybrid("perception_r1", perception=ConstJudge([None]))
+    perfect = h.combine({"accuracy": [1.0], "format": [1.0], "perception": [1.0], "repetition": [0.0]})[0]
+    filled = fill_failed([1.0, 1.0, None], [False, False, True], ["g"] * 3)
+    totals = h.combine({"accuracy": [1.0] * 3, "format": [1.0] * 3, "perception": filled, "repetition": [0.0] * 3})
+    assert totals[2] < perfect and totals[2] == pytest.approx(0.9 + 0.1 + 0.7 * 2 / 3)

@@ -37,6 +37,8 @@ def _stuck_score(key, timeout):
 register_reward("test_stuck", heavy=True, key=_stuck_key, score_key=_stuck_score)(
     lambda c, r: _stuck_score(_stuck_key(c, r), None)
 )
+# a badly written reward: not applicable when the *response* says so
+register_reward("test_response_decides_none")(lambda c, r: None if "skip me" in c else 0.0)
 
 
 class SleepyJudge:
@@ -146,7 +148,7 @@ def test_judge_runs_concurrently_and_none_is_renormalised(batch):
         out = asyncio.run(go())  # heavy part 1.5 s (10 x 0.15 s, one worker), judge 1.5 s: 3 s if sequential
         assert time.monotonic() - t < 2.6
     assert out.components["perception"][0] is None
-    assert out.total[0] == pytest.approx(5.0 * 2)  # perception skipped: weight renormalised onto the other term
+    assert out.total[0] == pytest.approx(5.0 * 2)  # None = not applicable: weight renormalised onto the other term
     assert out.total[1] == pytest.approx(5.0 + 0.5)
     assert out.metrics["judge/calls"] == 2.0
 
@@ -202,3 +204,25 @@ def test_group_reward_sees_the_batch_and_accuracy():
     assert out.components["accuracy"] == [1.0, 0.0, 1.0]
     lg = out.components["length_group"]
     assert lg[0] == pytest.approx(0.5) and lg[2] == pytest.approx(-0.5) and lg[1] <= 0
+
+
+def test_none_decided_by_the_response_is_counted_and_warned(caplog):
+    spec = HybridSpec([RewardTerm("accuracy", 1.0), RewardTerm("test_response_decides_none", 1.0)])
+    rows = [{"id": "p", "answer": "4"}] * 2 + [{"id": "q", "answer": "4"}] * 2
+    comps = ["\\boxed{4} skip me", "\\boxed{4}", "\\boxed{4}", "\\boxed{4}"]
+    with RewardRunner(spec, workers=0) as r:
+        out = r.score(comps, rows)
+    assert out.metrics["test_response_decides_none/none_varies_in_group"] == 1  # group p only
+    assert "the response decides it" in caplog.text
+    assert "accuracy/none_varies_in_group" not in out.metrics
+
+
+def test_a_batch_reward_that_ignores_the_deadline_is_cut_and_scores_zero():
+    judge = SleepyJudge(delay=30.0)  # takes no deadline= keyword
+    spec = HybridSpec([RewardTerm("accuracy", 1.0), RewardTerm("perception", 1.0)])
+    with RewardRunner(build_hybrid(spec, perception=judge), workers=0, batch_budget=1.0) as r:
+        t = time.monotonic()
+        out = r.score(["\\boxed{4}", "\\boxed{5}"], [{"id": "p", "answer": "4"}] * 2)
+        assert time.monotonic() - t < 1.0 + 1.5
+    assert out.components["perception"] == [0.0, 0.0] and out.metrics["perception/over_budget"] == 2
+    assert out.total == pytest.approx([1.0, 0.0])

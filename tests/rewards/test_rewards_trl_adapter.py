@@ -54,9 +54,9 @@ def test_batch_is_scored_once():
     calls = []
 
     class CountingRunner(RewardRunner):
-        def score(self, completions, rows):
+        def score(self, completions, rows, **kw):
             calls.append(len(completions))
-            return super().score(completions, rows)
+            return super().score(completions, rows, **kw)
 
     with CountingRunner("perception_r1_no_judge", workers=0) as runner:
         funcs, weights = trl_reward_funcs(runner)
@@ -64,6 +64,17 @@ def test_batch_is_scored_once():
         _call_like_trl(funcs, weights, ["p", "p"], comps, {"answer": ["10", "10"]}, [[1], [2]])
         _call_like_trl(funcs, weights, ["p", "p"], list(comps), {"answer": ["10", "10"]}, [[1], [2]])
     assert calls == [2, 2]
+
+
+def test_a_new_step_with_the_same_completions_is_scored_anew():
+    # regression: the cache key was (id(completions), len, hash of the texts): a later step with the
+    # same texts in a reused list got the previous step's rewards, whatever its rows said
+    comps = [GOOD, GOOD]
+    with RewardRunner("perception_r1_no_judge", workers=0) as runner:
+        funcs, weights = trl_reward_funcs(runner)
+        first, _, _ = _call_like_trl(funcs, weights, ["p", "p"], comps, {"answer": ["10", "10"]}, [[1], [2]])
+        second, _, _ = _call_like_trl(funcs, weights, ["q", "q"], comps, {"answer": ["5", "5"]}, [[1], [2]])
+    assert first == pytest.approx([1.0, 1.0]) and second == pytest.approx([0.1, 0.1])
 
 
 def test_trl_solution_column_is_the_gold_answer():

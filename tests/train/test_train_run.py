@@ -63,7 +63,7 @@ def test_unreachable_judge_stops_the_run_unless_the_policy_is_explicit(tiny_qwen
     with pytest.raises(PerceptrlError, match="judge") as e:
         train(_cfg(tmp_path, *judge), train_examples=generate(2, seed=0), model=model, processor=processor)
     assert "failure_policy" in (e.value.fix or "")
-    result = train(_cfg(tmp_path, *judge, "judge.failure_policy=skip"), train_examples=generate(2, seed=0),
+    result = train(_cfg(tmp_path, *judge, "judge.failure_policy=neutral"), train_examples=generate(2, seed=0),
                    model=model, processor=processor)
     logged = result.log_history[0]
     assert logged["reward_runner/judge/failed_samples"] == 2  # counted, and training went on

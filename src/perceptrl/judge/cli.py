@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 rec = {"id": row["id"], "score": s}
                 rec.update(o.to_json() if o is not None else {"verdicts": None, "error": "no annotations"})
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                if s is not None:
+                if s is not None and (o is None or o.ok):  # a failed request is no measurement
                     scores.append(s)
             fh.flush()
             for k, v in reward.metrics().items():
@@ -114,8 +114,9 @@ def register(subparsers) -> None:
     p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request attempt")
     p.add_argument("--retries", type=int, default=d.max_retries, help="retries on transient errors")
     p.add_argument("--max-tokens", type=int, default=d.max_tokens, help="token budget of the judge's answer")
-    p.add_argument("--failure-policy", choices=["skip", "zero"], default=d.failure_policy,
-                   help="a failed judgement scores null (skip) or 0 (zero)")
+    p.add_argument("--failure-policy", choices=["neutral", "zero"], default=d.failure_policy,
+                   help="a failed request scores its group's pessimistic mean (neutral; a row is its own "
+                        "group here, so 0) or 0 (zero); failed rows are left out of the printed mean")
     p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")
     p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
     p.set_defaults(func=run)

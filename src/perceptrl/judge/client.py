@@ -4,14 +4,21 @@ Built on the official ``openai`` ``AsyncOpenAI`` client, with what a reward or a
 needs on top:
 
 * bounded concurrency (an ``asyncio.Semaphore``: a judge server has a finite batch size);
-* a per-request timeout and retries with exponential backoff and jitter on transient errors
-  (connection refused/reset, timeouts, 429, 5xx); client errors (4xx) are not retried;
+* a *total* deadline per attempt (``asyncio.wait_for(…, timeout)`` around the whole request, so a
+  server that drips one byte at a time cannot stretch an attempt: httpx's own timeout is per read)
+  and retries with exponential backoff and jitter on transient errors (connection refused/reset,
+  timeouts, 429, 5xx, a reply that is not a chat completion); client errors (4xx) are not retried;
+* every failure of a request is caught and classified (:attr:`JudgeRequestError.kind`:
+  ``transport``, ``timeout``, ``bad_reply``, ``http_4xx``) and counted (``usage["failures/<kind>"]``):
+  one bad reply never fails the other requests of a batch;
 * identical concurrent requests are sent once (in-flight de-duplication);
 * an optional persistent sqlite cache of answers (keyed by model, messages and parameters);
 * usage counters (requests, retries, failures, tokens, cache hits).
 
 After the last retry :class:`JudgeRequestError` (a :class:`~perceptrl.errors.PerceptrlError`) is
-raised; callers decide the policy (the perception reward applies ``failure_policy``).
+raised; callers decide the policy (the perception reward applies ``failure_policy``). Cancelling a
+request (the reward runner's batch deadline) closes its connection and raises ``CancelledError``
+in every caller waiting on it.
 
 The client may be used from several event loops in turn (e.g. one ``asyncio.run`` per training
 step): the HTTP client and the semaphore are re-created per loop.
@@ -36,12 +43,37 @@ from perceptrl.judge.cache import SqliteCache, make_key
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-              openai.InternalServerError, asyncio.TimeoutError)
+#: failure kinds (``JudgeRequestError.kind``)
+TRANSPORT, TIMEOUT, BAD_REPLY, HTTP_4XX = "transport", "timeout", "bad_reply", "http_4xx"
 
 
 class JudgeRequestError(PerceptrlError):
-    """A chat request failed after all retries (or with a non-retryable error)."""
+    """A chat request failed after all retries (or with a non-retryable error).
+
+    ``kind``: ``transport`` (connection refused/reset, 429, 5xx), ``timeout`` (an attempt passed its
+    deadline), ``bad_reply`` (the server answered with something that is not a chat completion:
+    a body that is not JSON, no choices, a choice without a message) or ``http_4xx`` (the server
+    rejected the request; not retried). The message starts with ``"<kind>: "`` so that the kind
+    survives being stored as text (``JudgeOutcome.error``)."""
+
+    def __init__(self, what: str, *, kind: str = TRANSPORT, where: str | None = None, fix: str | None = None):
+        self.kind = kind
+        super().__init__(f"{kind}: {what}", where=where, fix=fix)
+
+
+def classify(exc: BaseException) -> str:
+    """The failure kind of one attempt's exception (see :class:`JudgeRequestError`)."""
+    if isinstance(exc, JudgeRequestError):
+        return exc.kind
+    if isinstance(exc, (openai.APITimeoutError, asyncio.TimeoutError, TimeoutError)):
+        return TIMEOUT
+    if isinstance(exc, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)):
+        return TRANSPORT
+    if isinstance(exc, openai.APIStatusError):
+        return HTTP_4XX if 400 <= exc.status_code < 500 else TRANSPORT
+    # openai.APIResponseValidationError, a JSON decode error, an attribute missing from a reply
+    # built without validation, …: the server answered, but not with a chat completion
+    return BAD_REPLY
 
 
 class ChatClient:
@@ -101,6 +133,7 @@ class ChatClient:
             # ``__del__`` schedules ``aclose()`` on whatever loop is running when it is collected,
             # so a client left over from a finished ``asyncio.run`` would fail ("Event loop is
             # closed") inside the next one. Ours is closed by :meth:`aclose`, or dropped with its loop.
+            # httpx's timeout applies per read; the total per attempt is bounded in _request
             self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key,
                                               timeout=self.timeout, max_retries=0,
                                               http_client=openai.DefaultAsyncHttpxClient(timeout=self.timeout))
@@ -132,6 +165,10 @@ class ChatClient:
         self._inflight[key] = fut
         try:
             text = await self._request(messages, params)
+        except asyncio.CancelledError:
+            if not fut.done():
+                fut.cancel()  # waiters on the same request are cancelled with it
+            raise
         except BaseException as e:
             if not fut.done():
                 fut.set_exception(e)
@@ -145,13 +182,20 @@ class ChatClient:
         return text
 
     async def complete_many(self, batch: Sequence[Sequence[dict]], **params: Any) -> list[str | JudgeRequestError]:
-        """``complete`` over a batch, concurrently; failures are returned, not raised."""
+        """``complete`` over a batch, concurrently; failures are returned, not raised (any exception
+        of one request, classified, is that request's result; cancellation propagates)."""
 
         async def one(msgs):
             try:
                 return await self.complete(msgs, **params)
             except JudgeRequestError as e:
                 return e
+            except Exception as e:  # noqa: BLE001 - e.g. a cache error: that request failed, not the batch
+                kind = classify(e)
+                self.usage["failures"] += 1
+                self.usage[f"failures/{kind}"] += 1
+                return JudgeRequestError(f"{type(e).__name__}: {e}", kind=kind,
+                                         where=f"{self.base_url} (model {self.model!r})")
 
         return list(await asyncio.gather(*(one(m) for m in batch)))
 
@@ -168,33 +212,58 @@ class ChatClient:
                 t0 = time.perf_counter()
                 self.usage["requests"] += 1
                 try:
-                    resp = await asyncio.wait_for(
-                        client.chat.completions.create(model=self.model, messages=list(messages), **params),
-                        timeout=self.timeout + 5.0,
-                    )
-                except _TRANSIENT as e:
+                    # the whole attempt, reply read and parsed included, within `timeout`
+                    content = await asyncio.wait_for(self._attempt(client, messages, params), timeout=self.timeout)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # noqa: BLE001 - every failure of an attempt is classified
+                    kind = classify(e)
+                    self.usage[f"attempt_failures/{kind}"] += 1
+                    if kind == HTTP_4XX:
+                        self.usage["failures"] += 1
+                        self.usage[f"failures/{kind}"] += 1
+                        status = getattr(e, "status_code", "?")
+                        raise JudgeRequestError(
+                            f"the judge server rejected the request: {status} {getattr(e, 'message', e)}",
+                            kind=HTTP_4XX, where=f"{self.base_url} (model {self.model!r})",
+                            fix="check judge.model and the request parameters; see the server's log",
+                        ) from e
                     last = e
                     continue
-                except openai.APIStatusError as e:
-                    self.usage["failures"] += 1
-                    raise JudgeRequestError(
-                        f"the judge server rejected the request: {e.status_code} {e.message}",
-                        where=f"{self.base_url} (model {self.model!r})",
-                        fix="check judge.model and the request parameters; see the server's log",
-                    ) from e
                 finally:
                     self.usage["seconds"] += time.perf_counter() - t0
-            if resp.usage is not None:
-                self.usage["prompt_tokens"] += resp.usage.prompt_tokens or 0
-                self.usage["completion_tokens"] += resp.usage.completion_tokens or 0
-            content = resp.choices[0].message.content if resp.choices else None
-            if content is None:
-                last = RuntimeError("the server returned no message content")
-                continue
             return content
+        kind = classify(last) if last is not None else TRANSPORT
         self.usage["failures"] += 1
+        self.usage[f"failures/{kind}"] += 1
         raise JudgeRequestError(
             f"judge request failed after {self.max_retries + 1} attempts: {type(last).__name__}: {last}",
-            where=f"{self.base_url} (model {self.model!r})",
+            kind=kind, where=f"{self.base_url} (model {self.model!r})",
             fix="start the judge server / check judge.base_url, or raise judge.timeout and judge.max_retries",
         )
+
+    async def _attempt(self, client: openai.AsyncOpenAI, messages: Sequence[dict], params: dict[str, Any]) -> str:
+        resp = await client.chat.completions.create(model=self.model, messages=list(messages), **params)
+        usage = getattr(resp, "usage", None)
+        if usage is not None:
+            self.usage["prompt_tokens"] += getattr(usage, "prompt_tokens", 0) or 0
+            self.usage["completion_tokens"] += getattr(usage, "completion_tokens", 0) or 0
+        choices = getattr(resp, "choices", None)
+        if not choices:
+            raise _BadReply("the reply has no choices")
+        message = getattr(choices[0], "message", None)
+        if message is None:
+            raise _BadReply("the reply's choice has no message")
+        content = getattr(message, "content", None)
+        if content is None:
+            refusal = getattr(message, "refusal", None)
+            if isinstance(refusal, str) and refusal:
+                return refusal  # the judge refused: an answer (with no verdicts), not a transport failure
+            raise _BadReply("the reply's message has no content")
+        if not isinstance(content, str):
+            raise _BadReply(f"the reply's content is a {type(content).__name__}, not text")
+        return content
+
+
+class _BadReply(Exception):
+    """The server answered with something that is not a usable chat completion."""

@@ -8,6 +8,19 @@ from typing import Any
 from perceptrl.errors import PerceptrlError
 
 BACKENDS = ("rules", "openai", "transformers")
+FAILURE_POLICIES = ("neutral", "zero")
+
+
+def check_failure_policy(policy: object, where: str = "judge.failure_policy") -> str:
+    """``policy`` if valid; a :class:`PerceptrlError` naming the fix otherwise (``skip`` included)."""
+    if policy == "skip":
+        raise PerceptrlError(
+            "failure_policy 'skip' was removed: it left the perception term out of a failed sample and "
+            "renormalised the other weights, so breaking the judge paid a correct answer the maximum reward",
+            where=where, fix="use 'neutral' (default: the pessimistic group mean, see JudgeConfig) or 'zero'")
+    if policy not in FAILURE_POLICIES:
+        raise PerceptrlError(f"unknown failure_policy {policy!r}", where=where, fix="use 'neutral' or 'zero'")
+    return str(policy)
 
 
 @dataclass
@@ -32,15 +45,31 @@ class JudgeConfig:
     #: Requests in flight at once (``openai``). 32 keeps a vLLM judge's batch full without
     #: overloading it (perceptrl default; the reference sends requests from a thread pool).
     max_concurrency: int = 32
-    #: Seconds per request attempt.
+    #: Seconds per request attempt, in all (connect, wait, read and parse the reply): a server that
+    #: drips bytes cannot stretch an attempt past it.
     timeout: float = 60.0
     #: Retries after the first attempt, on transient errors (connection, timeout, 429, 5xx).
     max_retries: int = 3
     #: First retry delay in seconds, doubled per retry with jitter.
     backoff: float = 0.5
-    #: After retries: ``skip`` excludes the perception term of that sample (``None`` reward; the
-    #: other terms still count) or ``zero`` scores it 0. The reference crashes instead (bug 3).
-    failure_policy: str = "skip"
+    #: What r_v is for a sample whose judge request *failed* — transport error or timeout after the
+    #: retries, a reply that is not a chat completion, the reward runner's batch deadline — i.e. no
+    #: judge answer arrived, which is not the sample's fault. (An answer that arrived but holds no
+    #: usable verdict — unparseable, conflicting, a refusal, empty — is a judgement: missing and
+    #: conflicting verdicts count 0. A request the server rejects (4xx) is too: the response is the
+    #: only thing that varies between requests.) The reference crashes instead (bug 3).
+    #:
+    #: * ``neutral`` (default): the *pessimistic group mean* — the mean r_v of the sample's GRPO group
+    #:   (same prompt) with every failed sample counted as 0. It is never above the group's mean
+    #:   after filling (so failing gives the sample no advantage from this term) and strictly below
+    #:   1 (a perfect judgement) whenever a sample failed; a group where every sample failed gets 0
+    #:   everywhere (no advantage at all). A sample alone in its group gets 0.
+    #: * ``zero``: 0.
+    #:
+    #: Never ``None``: a judge failure must not make the hybrid renormalise the other terms (which
+    #: paid a correct answer with a broken judge exactly what perfect perception pays). ``skip``
+    #: (which did that) is rejected with this explanation.
+    failure_policy: str = "neutral"
     #: sqlite file caching verdicts across steps, runs and processes; ``None`` disables it.
     cache_path: str | None = "~/.cache/perceptrl/judge.sqlite"
     #: A YAML (``system``/``query``) or text file replacing the default judge prompt.
@@ -50,8 +79,9 @@ class JudgeConfig:
     harden: bool = True
     #: Sampling temperature of the judge: 0, as in the reference.
     temperature: float = 0.0
-    #: Token budget of the judge's answer: ~8 tokens per verdict line, so 256 covers 30 items.
-    max_tokens: int = 256
+    #: Token budget of the judge's answer: 512 as in the reference; ~8 tokens per verdict line, and a
+    #: reasoning judge needs room for its ``<think>`` block before the verdicts.
+    max_tokens: int = 512
     #: r_v for a problem without annotations: 0.0 as in METHODS.md §1; ``None`` makes the term
     #: not applicable to such rows.
     empty_score: float | None = 0.0
@@ -67,9 +97,7 @@ class JudgeConfig:
         if self.backend not in BACKENDS and ":" not in self.backend:
             raise PerceptrlError(f"unknown judge backend {self.backend!r}", where="judge.backend",
                                  fix=f"use one of {', '.join(BACKENDS)} or 'module:function'")
-        if self.failure_policy not in ("skip", "zero"):
-            raise PerceptrlError(f"unknown failure_policy {self.failure_policy!r}", where="judge.failure_policy",
-                                 fix="use 'skip' or 'zero'")
+        check_failure_policy(self.failure_policy)
         if self.backend == "openai" and (not self.base_url or not self.model):
             raise PerceptrlError("the openai judge backend needs base_url and model", where="judge.base_url / judge.model",
                                  fix="e.g. judge.base_url=http://127.0.0.1:8000/v1 judge.model=Qwen2.5-32B-Instruct")

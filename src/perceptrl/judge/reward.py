@@ -4,12 +4,33 @@
 
 Per batch: identical (annotations, response) pairs are judged once (GRPO groups repeat short
 answers), the persistent cache is consulted (it stores every answer the judge gave, unparseable ones
-included — the judge is deterministic at temperature 0 — but never a transport failure, which is
-retried next time), the rest go to the judge concurrently; a failed
-judgement (after the backend's retries) follows ``failure_policy`` — ``skip`` (``None``: the term is
-left out for that sample) or ``zero`` — and is counted. Nothing the judge does raises out of
-:meth:`PerceptionReward.ascore`. Per-annotation verdicts of the last batch are kept in
-:attr:`PerceptionReward.last_outcomes` for analysis.
+included — the judge is deterministic at temperature 0 — but never a failed request, which is
+retried next time), the rest go to the judge concurrently. Nothing the judge does raises out of
+:meth:`PerceptionReward.ascore`, and nothing it does yields ``None`` (``None`` is only "no
+annotations" with ``empty_score=None``: not applicable by design, decided by the row).
+
+What each judge outcome scores — the property: **no outcome scores above the same response with
+perfect verdicts, and an unusable answer or a failure scores strictly below it**:
+
+* **an answer arrived** — a judgement, whatever it holds: each of the m annotations scores its
+  verdict, and an index with no verdict (missing: truncated, refused, empty, unparseable) or with
+  disagreeing verdicts (conflicting) scores 0; ``r_v = Σ/m``. The reference also gives 0 here.
+  Counted: ``judge/unparseable`` (answers with no usable verdict), ``judge/partial``,
+  ``judge/missing_verdicts``, ``judge/conflicting_verdicts``;
+* **the server rejected the request** (HTTP 4xx; not retried) — a judgement of 0 for every
+  annotation (``judge/rejected``): the response is the only thing that varies between the requests
+  of a run, so a rejection (e.g. a context overflow) is the response's doing;
+* **no answer arrived** — transport error or timeout after the retries, a reply that is not a chat
+  completion, a crashing backend, or the reward step's deadline (``ascore(deadline=)``, set by the
+  :class:`~perceptrl.rewards.runner.RewardRunner` to its batch budget: the judge's requests still
+  outstanding then are cancelled) — is not the sample's fault: ``failure_policy`` applies
+  (:func:`perceptrl.rewards.hybrid.fill_failed`): ``neutral`` (default) gives the sample the
+  *pessimistic mean* of its GRPO group (same prompt; failed samples count 0), never above the
+  group's mean and strictly below 1; ``zero`` gives 0. Counted: ``judge/failures`` and
+  ``judge/failed/<kind>`` (requests; kinds ``transport``, ``timeout``, ``bad_reply``,
+  ``over_budget``, ``backend_error``), ``judge/failed_samples`` and ``judge/over_budget`` (samples).
+
+Per-annotation verdicts of the last batch are kept in :attr:`PerceptionReward.last_outcomes`.
 """
 
 from __future__ import annotations
@@ -19,9 +40,11 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
+from perceptrl.data.annotations import AnnotationFormatError, parse_visual_key_info
+from perceptrl.errors import PerceptrlError
 from perceptrl.judge.backends import (
     Judge,
     JudgeOutcome,
@@ -34,24 +57,63 @@ from perceptrl.judge.backends import (
 )
 from perceptrl.judge.cache import SqliteCache, make_key
 from perceptrl.judge.client import ChatClient
-from perceptrl.judge.config import JudgeConfig
+from perceptrl.judge.config import JudgeConfig, check_failure_policy
+from perceptrl.judge.parse import parse_verdicts
 from perceptrl.judge.prompt import load_template
+from perceptrl.rewards.hybrid import fill_failed
+from perceptrl.rewards.length import group_key
 
 log = logging.getLogger(__name__)
 
-_INFO_TAG = re.compile(r"<info(\d+)>(.*?)</info\1>", re.DOTALL)
+OVER_BUDGET = "over_budget"
+#: counters reported every step, even when 0
+_ALWAYS = ("samples", "requests", "failures", "failed_samples", "over_budget", "unparseable", "partial", "rejected",
+           "missing_verdicts", "conflicting_verdicts")
+BACKEND_ERROR = "backend_error"
+_KIND = re.compile(r"^(?:\w+: )?(transport|timeout|bad_reply|http_4xx|over_budget|backend_error): ")
 
 
 def row_annotations(row: Mapping) -> list[str]:
     """A row's visual annotations: ``visual_annotations`` (list), else the Perception-R1
-    ``visual_key_info`` string (``<info1>…</info1>\\n<info2>…</info2>``)."""
+    ``visual_key_info`` string (``<info1>…</info1>\\n<info2>…</info2>``), parsed by
+    :func:`perceptrl.data.annotations.parse_visual_key_info`; a malformed string is a
+    :class:`PerceptrlError` naming the row (``perceptrl data validate`` reports it before training)."""
     anns = row.get("visual_annotations")
     if anns:
         return [str(a) for a in anns]
     vki = row.get("visual_key_info")
     if isinstance(vki, str) and vki.strip():
-        return [m.group(2).strip() for m in _INFO_TAG.finditer(vki)]
+        try:
+            return parse_visual_key_info(vki)
+        except AnnotationFormatError as e:
+            raise PerceptrlError(f"malformed visual_key_info: {e}", where=f"row {row.get('id', '?')!r}",
+                                 fix="write <info1>…</info1>\\n<info2>…</info2> (check with perceptrl data validate)"
+                                 ) from None
     return []
+
+
+def failure_kind(error: str | None) -> str:
+    """The kind of a failed outcome from its error text (``"JudgeRequestError: timeout: …"``)."""
+    m = _KIND.match(error or "")
+    if m:
+        return m.group(1)
+    if (error or "").startswith(("TimeoutError", "APITimeoutError")):
+        return "timeout"
+    return BACKEND_ERROR
+
+
+def as_judgement(o: JudgeOutcome, m: int) -> JudgeOutcome:
+    """An outcome with an answer is a judgement: an outcome the backend marked failed although the
+    judge answered (no usable verdict; also cache entries written before this rule) is re-read with
+    every unusable index at 0; a rejected request (HTTP 4xx) is all 0. Real failures pass through."""
+    if o.ok:
+        return o
+    if o.answer is not None:
+        v = parse_verdicts(o.answer, m)
+        return JudgeOutcome(v.verdicts, len(v.missing), len(v.conflicting), list(o.neutralised), None, o.answer)
+    if failure_kind(o.error) == "http_4xx":
+        return JudgeOutcome([0] * m, m, 0, list(o.neutralised), o.error, None)
+    return o
 
 
 def completion_text(completion: Any) -> str:
@@ -71,11 +133,15 @@ class PerceptionReward:
 
     name = "perception"
 
-    def __init__(self, judge: Judge, *, failure_policy: str = "skip", cache: SqliteCache | None = None,
-                 empty_score: float | None = 0.0, client: ChatClient | None = None):
-        if failure_policy not in ("skip", "zero"):
-            raise ValueError("failure_policy must be 'skip' or 'zero'")
+    def __init__(self, judge: Judge, *, failure_policy: str = "neutral", cache: SqliteCache | None = None,
+                 empty_score: float | None = 0.0, client: ChatClient | None = None, split_requests: bool = False):
+        """``split_requests``: send each unique pair as its own ``judge.ajudge`` call, so that the
+        answers that arrived before a deadline are kept (servers and callables); a backend that
+        batches itself (``transformers``) gets the batch in one call, all or nothing."""
+        check_failure_policy(failure_policy)
         self.judge = judge
+        self.split_requests = split_requests
+        self.last_over_budget = 0
         self.failure_policy = failure_policy
         self.cache = cache
         self.empty_score = empty_score
@@ -86,12 +152,21 @@ class PerceptionReward:
     def _key(self, annotations: list[str], response: str) -> str:
         return make_key(self.judge.model_id, self.judge.version, annotations, response)
 
-    async def ascore(self, completions: Sequence[Any], rows: Sequence[Mapping]) -> list[float | None]:
+    async def ascore(self, completions: Sequence[Any], rows: Sequence[Mapping], *,
+                     groups: Sequence[Hashable] | None = None, deadline: float | None = None) -> list[float | None]:
+        """r_v per completion. ``groups[i]``: the GRPO group of sample i (default: the row's prompt,
+        :func:`perceptrl.rewards.length.group_key`), for the ``neutral`` failure policy;
+        ``deadline`` (``time.monotonic()``): requests not answered by then are cancelled and count as
+        failed (``over_budget``)."""
         t0 = time.perf_counter()
         n = len(completions)
+        groups = [group_key(r) for r in rows] if groups is None else list(groups)
+        if len(groups) != n:
+            raise ValueError(f"{len(groups)} groups for {n} completions")
         scores: list[float | None] = [None] * n
+        failed = [False] * n
         outcomes: list[JudgeOutcome | None] = [None] * n
-        groups: dict[str, list[int]] = {}
+        by_key: dict[str, list[int]] = {}
         pairs: dict[str, tuple[list[str], str]] = {}
         for i, (c, row) in enumerate(zip(completions, rows)):
             anns = row_annotations(row)
@@ -101,65 +176,114 @@ class PerceptionReward:
                 continue
             text = completion_text(c)
             key = self._key(anns, text)
-            groups.setdefault(key, []).append(i)
+            by_key.setdefault(key, []).append(i)
             pairs[key] = (anns, text)
         self._m["samples"] += n
-        self._m["deduplicated"] += sum(len(v) - 1 for v in groups.values())
+        self._m["deduplicated"] += sum(len(v) - 1 for v in by_key.values())
 
         results: dict[str, JudgeOutcome] = {}
-        if self.cache is not None and groups:
+        if self.cache is not None and by_key:
             try:
-                for k, v in self.cache.get_many(groups).items():
+                for k, v in self.cache.get_many(by_key).items():
                     results[k] = JudgeOutcome.from_json(v)
             except Exception as e:  # a broken cache must not stop training
                 log.warning("judge cache read failed: %s", e)
             self._m["cache_hits"] += len(results)
-        todo = [k for k in groups if k not in results]
+        todo = [k for k in by_key if k not in results]
         if todo:
             self._m["requests"] += len(todo)
-            try:
-                fresh = await self.judge.ajudge([pairs[k] for k in todo])
-            except Exception as e:  # whatever happens in a backend, the batch still gets scores
-                log.warning("judge backend failed on %d requests: %s", len(todo), e)
-                fresh = [JudgeOutcome(None, error=f"{type(e).__name__}: {e}") for _ in todo]
+            fresh = await self._judge([pairs[k] for k in todo], deadline)
+            fresh = [as_judgement(o, len(pairs[k][0])) for k, o in zip(todo, fresh)]
             results.update(zip(todo, fresh))
             if self.cache is not None:
-                try:
-                    self.cache.put_many({k: o.to_json() for k, o in zip(todo, fresh) if o.answer is not None or o.ok})
+                try:  # answers only: a failed or rejected request is asked again next time
+                    self.cache.put_many({k: o.to_json() for k, o in zip(todo, fresh)
+                                         if o.ok and (o.answer is not None or o.error is None)})
                 except Exception as e:
                     log.warning("judge cache write failed: %s", e)
 
-        for key, idxs in groups.items():
-            o = results[key]
+        over = 0
+        for key, idxs in by_key.items():
+            m = len(pairs[key][0])
+            o = as_judgement(results[key], m)
             for i in idxs:
                 outcomes[i] = o
-                if o.ok:
-                    scores[i] = sum(o.verdicts) / len(o.verdicts)  # denominator m (bug 1)
+                if o.ok:  # denominator m (bug 1); whatever a backend returns, 0 <= r_v <= 1
+                    scores[i] = sum(min(1, max(0, int(v))) for v in o.verdicts[:m]) / m
                 else:
-                    scores[i] = 0.0 if self.failure_policy == "zero" else None
+                    failed[i] = True
+                    over += failure_kind(o.error) == OVER_BUDGET
         for key in todo:  # count per request sent, not per duplicate
             o = results[key]
+            m = len(pairs[key][0])
             if not o.ok:
                 self._m["failures"] += 1
-                if o.error == "unparseable judge answer":
-                    self._m["unparseable"] += 1
+                self._m[f"failed/{failure_kind(o.error)}"] += 1
+                continue
+            if o.error is not None:
+                self._m["rejected"] += 1
+            elif o.missing + o.conflicting >= m:
+                self._m["unparseable"] += 1
+            elif o.missing + o.conflicting:
+                self._m["partial"] += 1
             self._m["missing_verdicts"] += o.missing
             self._m["conflicting_verdicts"] += o.conflicting
             self._m["neutralised"] += int(bool(o.neutralised))
-        failed = sum(1 for o in outcomes if o is not None and not o.ok)
-        if failed:
-            log.warning("perception judge: %d/%d samples failed (policy %s)", failed, n, self.failure_policy)
-        self._m["failed_samples"] += failed
+        if any(failed):
+            scores = fill_failed(scores, failed, groups, self.failure_policy)
+            log.warning("perception judge: %d/%d samples failed (%d over budget), scored by policy %s",
+                        sum(failed), n, over, self.failure_policy)
+        self._m["failed_samples"] += sum(failed)
+        self._m["over_budget"] += over
         self._m["seconds"] += time.perf_counter() - t0
+        self.last_over_budget = over
         self.last_outcomes = outcomes
         return scores
 
-    def score(self, completions: Sequence[Any], rows: Sequence[Mapping]) -> list[float | None]:
+    async def _judge(self, pairs: list[tuple[list[str], str]], deadline: float | None) -> list[JudgeOutcome]:
+        """One outcome per pair; whatever a backend does (raise, hang past ``deadline``, return the
+        wrong number of outcomes) becomes failed outcomes, never an exception."""
+        calls = [[p] for p in pairs] if self.split_requests else [pairs]
+        tasks = [asyncio.ensure_future(self.judge.ajudge(c)) for c in calls]
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            done, pending = await asyncio.wait(tasks, timeout=timeout)
+        except asyncio.CancelledError:
+            for t in tasks:
+                t.cancel()
+            raise
+        if pending:
+            for t in pending:
+                t.cancel()  # closes their connections (ChatClient) / stops waiting (thread backends)
+            await asyncio.wait(pending, timeout=1.0)
+            log.warning("perception judge: %d/%d requests still outstanding at the batch deadline; cancelled",
+                        sum(len(c) for c, t in zip(calls, tasks) if t in pending), len(pairs))
+        out: list[JudgeOutcome] = []
+        for c, t in zip(calls, tasks):
+            if t in pending or t.cancelled():
+                err = f"{OVER_BUDGET}: no judge answer by the reward step's deadline"
+                out.extend(JudgeOutcome(None, error=err) for _ in c)
+                continue
+            exc = t.exception()
+            res = t.result() if exc is None else None
+            if exc is None and (not isinstance(res, list) or len(res) != len(c)):
+                exc = RuntimeError(f"the judge returned {len(res) if isinstance(res, list) else res!r} outcomes "
+                                   f"for {len(c)} requests")
+            if exc is not None:  # whatever happens in a backend, the batch still gets scores
+                log.warning("judge backend failed on %d requests: %s", len(c), exc)
+                err = f"{BACKEND_ERROR}: {type(exc).__name__}: {exc}"
+                out.extend(JudgeOutcome(None, error=err) for _ in c)
+                continue
+            out.extend(res)
+        return out
+
+    def score(self, completions: Sequence[Any], rows: Sequence[Mapping], *,
+              groups: Sequence[Hashable] | None = None, deadline: float | None = None) -> list[float | None]:
         """Synchronous ``ascore`` (not from inside a running event loop)."""
 
         async def run() -> list[float | None]:
             try:
-                return await self.ascore(completions, rows)
+                return await self.ascore(completions, rows, groups=groups, deadline=deadline)
             finally:
                 if self.client is not None:  # its connections belong to this loop
                     await self.client.aclose()
@@ -168,7 +292,8 @@ class PerceptionReward:
 
     def metrics(self) -> dict[str, float]:
         """Counters since the last call, as ``judge/<name>``; resets them."""
-        out = {f"judge/{k}": float(v) for k, v in self._m.items()}
+        out = {f"judge/{k}": float(self._m.get(k, 0)) for k in _ALWAYS}
+        out.update({f"judge/{k}": float(v) for k, v in self._m.items()})
         if self.client is not None:
             for k in ("retries", "prompt_tokens", "completion_tokens"):
                 out[f"judge/{k}"] = float(self.client.usage[k])
@@ -198,6 +323,7 @@ def build_perception_reward(cfg: JudgeConfig | Mapping | None = None, *, generat
     if cfg.backend == "rules" and generator is None:
         return PerceptionReward(RulesJudge(), failure_policy=cfg.failure_policy, cache=None,
                                 empty_score=cfg.empty_score)
+    split = True
     template = load_template(cfg.template_path)
     # generation settings change answers (a smaller max_tokens truncates them): part of the cache key
     gen_id = make_key(cfg.temperature, cfg.max_tokens, cfg.extra)[:12]
@@ -212,6 +338,7 @@ def build_perception_reward(cfg: JudgeConfig | Mapping | None = None, *, generat
     elif cfg.backend == "transformers":
         gen = TransformersGenerator(cfg.model, batch_size=cfg.batch_size, max_new_tokens=cfg.max_tokens,
                                     generate_kwargs=cfg.extra)
+        split = False  # it batches generation itself
         model_id = f"transformers:{cfg.model}"
     else:
         gen = callable_generator(load_callable(cfg.backend))
@@ -219,4 +346,4 @@ def build_perception_reward(cfg: JudgeConfig | Mapping | None = None, *, generat
     judge = LLMJudge(gen, model_id=f"{model_id}@{gen_id}", template=template, harden=cfg.harden)
     cache = SqliteCache(cfg.cache_path, table="verdicts") if cfg.cache_path else None
     return PerceptionReward(judge, failure_policy=cfg.failure_policy, cache=cache, empty_score=cfg.empty_score,
-                            client=client)
+                            client=client, split_requests=split)

@@ -19,8 +19,10 @@ RewardFn = Callable[[str, Mapping], Optional[float]]
 class BatchReward(Protocol):
     """An async reward over a batch.
 
-    ``ascore`` returns one value per completion (``None`` = not applicable, or excluded by a
-    failure policy). ``metrics`` returns counters accumulated since the last call (e.g.
+    ``ascore`` returns one value per completion (``None`` = not applicable to the row by design;
+    a failed measurement must be filled by the reward's failure policy, never ``None``, or the
+    hybrid would renormalise it). It may take keywords ``deadline`` (``time.monotonic()`` by which
+    to return; the runner passes its batch deadline) and ``groups`` (each sample's GRPO group). ``metrics`` returns counters accumulated since the last call (e.g.
     ``judge/failures``) and resets them; the trainer logs them.
     """
 

@@ -170,13 +170,14 @@ def register(subparsers) -> None:
     p.add_argument("--output", required=True, help="JSONL of scores, one line per input line")
     p.add_argument("--workers", type=int, default=None, help="reward worker processes (default: CPUs, ≤ 8)")
     p.add_argument("--item-timeout", type=float, default=1.0, help="seconds per heavy item (default 1.0)")
-    p.add_argument("--batch-budget", type=float, default=10.0, help="seconds per batch for heavy rewards (default 10)")
+    p.add_argument("--batch-budget", type=float, default=None,
+                   help="seconds per batch, judge included (default 10, or 120 with a judge)")
     p.add_argument("--batch-size", type=int, default=1024, help="responses per batch (default 1024)")
     p.add_argument("--judge-backend", default=None, help="rules | openai | transformers | module:function")
     p.add_argument("--judge-base-url", default=None, help="OpenAI-compatible judge server, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--judge-model", default=None, help="judge model name (openai) or path (transformers)")
-    p.add_argument("--judge-failure-policy", choices=["skip", "zero"], default="skip",
-                   help="a failed judge request: skip the term for that sample (renormalise) or score 0")
+    p.add_argument("--judge-failure-policy", choices=["neutral", "zero"], default="neutral",
+                   help="a failed judge request: the pessimistic mean of the sample's group (neutral) or 0")
     p.add_argument("--judge-cache", default="none", help="sqlite verdict cache path ('none' disables; default none)")
     p.set_defaults(func=run)
 

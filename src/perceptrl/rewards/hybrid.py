@@ -7,14 +7,28 @@
 * A gate ``"accuracy"`` (or ``"accuracy>=0.5"``) makes the term count only for samples whose
   ``accuracy`` component reaches the threshold (default 1.0); a failed gate (or a gate component
   that is ``None``) makes the term contribute 0. Every component is still logged ungated.
-* ``None`` (reward not applicable to the row, or the judge skipped it under its failure policy
-  "skip") — with ``none_policy="renormalize"`` (default; METHODS.md reference bug 3 "skip the
-  term for that sample and renormalise") the term is left out for that sample and the remaining
-  *positive-weight, non-penalty* terms are scaled by ``Σ w(all) / Σ w(present)``, so the
-  sample's reward keeps its range (0.9·acc + 0.1·fmt + 0.7·perc with perception skipped becomes
-  (0.9·acc + 0.1·fmt)·1.7). Penalty terms (repetition, length) are never rescaled. When no
-  positive term is present, only penalties count. With ``none_policy="zero"`` a ``None``
-  counts as 0.
+* ``None`` means **not applicable by design** to the row — and only that: no gold boxes for IoU,
+  no annotations for the judge when ``JudgeConfig.empty_score`` is ``None``, … It is decided by the
+  row, never by the response or by a failing judge. ``none_policy`` (``HybridSpec.none_policy``):
+
+  - ``renormalize`` (default; METHODS.md reference bug 3 "skip the term for that sample and
+    renormalise"): the term is left out for that sample and the remaining *positive-weight,
+    non-penalty* terms are scaled by ``Σ w(all) / Σ w(present)``, so a row keeps the reward range
+    of the recipe (IoU 0.5 + accuracy 1.0 on a row without boxes: accuracy is scaled by 1.5).
+    Penalty terms (repetition, length) are never rescaled; when no positive term is present, only
+    penalties count. *Guarantee:* every sample of a row is scaled alike (the row, not the response,
+    decides), so renormalisation never ranks two responses to one prompt differently than the
+    unscaled terms do (the runner counts a term whose ``None`` varies within a group:
+    ``<term>/none_varies_in_group``).
+  - ``zero``: a ``None`` counts as 0. *Guarantee:* a not-applicable term never adds anything.
+
+* A **failed measurement** (the judge's request failed or ran out of time) is *not* ``None``: the
+  perception reward fills it under ``JudgeConfig.failure_policy`` before the hybrid sees it
+  (:func:`fill_failed`): ``neutral`` — the pessimistic group mean, or ``zero``. *Guarantee:* with
+  either policy a failed sample's term is ``<=`` its group's mean (no advantage from failing) and
+  strictly below a perfect value, so a broken judge never pays more than a working one. (Before,
+  a failure was ``None`` and was renormalised: a correct answer then scored 0.9+0.1 scaled by 1.7 =
+  1.7, exactly what perfect perception pays.)
 
 Presets (``get_preset``):
 
@@ -30,7 +44,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,10 +52,43 @@ from perceptrl.errors import PerceptrlError
 from perceptrl.rewards.base import BatchReward
 from perceptrl.rewards.registry import RewardInfo, get_reward
 
-__all__ = ["Gate", "RewardTerm", "HybridSpec", "Hybrid", "get_preset", "available_presets", "build_hybrid"]
+__all__ = ["Gate", "RewardTerm", "HybridSpec", "Hybrid", "get_preset", "available_presets", "build_hybrid",
+           "fill_failed"]
 
 PERCEPTION = "perception"
 NonePolicy = Literal["renormalize", "zero"]
+NONE_POLICIES = ("renormalize", "zero")
+
+
+def fill_failed(values: Sequence[float | None], failed: Sequence[bool], groups: Sequence[Hashable],
+                policy: str = "neutral") -> list[float | None]:
+    """Replace the values of failed samples under a failure policy (``neutral`` or ``zero``).
+
+    ``values[i]``: the component of sample i (``None``: not applicable; ignored where
+    ``failed[i]``); ``groups[i]``: its GRPO group (the prompt). ``neutral``: a failed sample gets the
+    *pessimistic group mean* — the mean over the applicable samples of its group, failed ones
+    counted as 0. So for a group of n with k ≥ 1 failed, the fill ``μ = Σ ok / n ≤ (n − k)/n < 1``,
+    and μ is ``<=`` the group's mean after filling (``μ·(1 + k/n)``): failing never gives a sample an
+    advantage from this term, and is strictly below a perfect score. A group where every sample
+    failed gets 0 for all (constant: no advantage); a sample alone in its group gets 0. ``zero``: 0.
+    """
+    if policy not in ("neutral", "zero"):
+        raise PerceptrlError(f"unknown failure policy {policy!r}", where="judge.failure_policy",
+                             fix="use 'neutral' or 'zero'")
+    out = [None if f else v for v, f in zip(values, failed)]
+    if policy == "zero" or not any(failed):
+        return [0.0 if f else v for v, f in zip(out, failed)]
+    members: dict[Hashable, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    for idx in members.values():
+        applicable = [i for i in idx if failed[i] or out[i] is not None]
+        fill = sum(out[i] for i in applicable if not failed[i]) / len(applicable) if applicable else 0.0
+        for i in idx:
+            if failed[i]:
+                out[i] = fill
+    return out
+
 
 
 @dataclass(frozen=True)
@@ -90,7 +137,8 @@ class RewardTerm:
 
 @dataclass
 class HybridSpec:
-    """A hybrid reward: its terms and the policy for ``None`` values (see the module docstring)."""
+    """A hybrid reward: its terms and the policy for ``None`` (= not applicable) values (see the
+    module docstring)."""
 
     terms: list[RewardTerm]
     none_policy: NonePolicy = "renormalize"
@@ -242,9 +290,10 @@ def build_hybrid(spec: "HybridSpec | str | Mapping", perception: BatchReward | N
     perception term and no judge.
     """
     spec = HybridSpec.from_config(spec)
-    if spec.none_policy not in ("renormalize", "zero"):
+    if spec.none_policy not in NONE_POLICIES:
         raise PerceptrlError(f"bad none_policy {spec.none_policy!r}", where="rewards.none_policy",
-                             fix="use renormalize or zero")
+                             fix="use renormalize or zero (it applies to terms not applicable to a row; "
+                                 "judge failures follow judge.failure_policy)")
     if not spec.terms:
         raise PerceptrlError("the hybrid reward has no terms", where="rewards config", fix="add at least one term")
     names = [t.name for t in spec.terms]

@@ -20,8 +20,15 @@ Results do not depend on the number of workers: every key is scored by the same 
 whichever process runs it (only the outcome of an item that hits a time limit can depend on
 machine load, and it is reported).
 
-The batch budget bounds the heavy rewards; a batch reward (judge) bounds itself with its own
-timeouts and failure policy. ``workers=0`` scores heavy rewards in-process, sequentially, for
+The batch budget bounds the **whole step**: the heavy rewards, and the batch rewards (judge) too —
+a batch reward whose ``ascore`` takes ``deadline=`` (the perception reward does) gets the step's
+deadline, cancels the requests still outstanding then and scores those samples by its failure
+policy (``neutral``: the pessimistic group mean; counted as ``<term>/over_budget``); one that does
+not, or that overruns it anyway, is cancelled one second past the deadline and scores 0 for the
+whole batch (what ``neutral`` gives a group where every sample failed), counted the same way. So
+:meth:`RewardRunner.score` returns within ``batch_budget`` + about 1 s whatever the judge does.
+Batch rewards that take ``groups=`` get each sample's GRPO group (the prompt: ``groups`` given to
+:meth:`RewardRunner.score`, else :func:`~perceptrl.rewards.length.group_key` of the row). ``workers=0`` scores heavy rewards in-process, sequentially, for
 debugging: there is no per-item time limit then (math-verify's alarm needs the main thread and
 scoring runs on a helper thread); the batch deadline is checked between items only.
 """
@@ -31,13 +38,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import inspect
 import logging
 import math
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +56,11 @@ from perceptrl.rewards.pool import BUDGET, ERROR, OK, TIMEOUT, WorkerPool
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RewardBatch", "RewardRunner", "default_workers"]
+__all__ = ["RewardBatch", "RewardRunner", "default_workers", "DEFAULT_BUDGET", "DEFAULT_BUDGET_WITH_JUDGE"]
+
+#: default batch budget (s) of a hybrid without / with a batch reward (the judge)
+DEFAULT_BUDGET = 10.0
+DEFAULT_BUDGET_WITH_JUDGE = 120.0
 
 
 def default_workers() -> int:
@@ -78,7 +90,10 @@ class RewardRunner:
         item_timeout: seconds one heavy item may take (default 1.0; the Perception-R1 reference
             relies on math-verify's 5 s per call, which lets 1% pathological answers stall a step
             for a minute; legitimate items take milliseconds).
-        batch_budget: seconds the heavy rewards of a batch may take in all (default 10.0).
+        batch_budget: seconds a batch may take in all, judge included (see the module docstring).
+            Default: 10 s, or 120 s when the hybrid has a batch reward (the judge: the Perception-R1
+            recipe sends ~1,000 requests per step to a 32B judge; samples cut by the deadline are
+            counted in ``<term>/over_budget`` and logged with this advice).
         start_method: multiprocessing start method for workers (default ``"fork"``: workers
             inherit the parsed modules and start in milliseconds; ``"forkserver"`` if the parent
             holds state that must not be forked).
@@ -91,12 +106,15 @@ class RewardRunner:
         *,
         workers: int | None = None,
         item_timeout: float = 1.0,
-        batch_budget: float = 10.0,
+        batch_budget: float | None = None,
         start_method: str = "fork",
         timeout_cache: int = 10_000,
     ):
         self.hybrid = hybrid if isinstance(hybrid, Hybrid) else build_hybrid(hybrid)
         self.workers = default_workers() if workers is None else int(workers)
+        if batch_budget is None:
+            has_batch = any(t.batch is not None for t in self.hybrid.terms)
+            batch_budget = DEFAULT_BUDGET_WITH_JUDGE if has_batch else DEFAULT_BUDGET
         if self.workers < 0 or item_timeout <= 0 or batch_budget <= 0:
             raise PerceptrlError("reward runner needs workers >= 0, item_timeout > 0, batch_budget > 0",
                                  where="rewards runner config", fix="check workers / item_timeout / batch_budget")
@@ -108,6 +126,7 @@ class RewardRunner:
         self._group = [t for t in self.hybrid.terms if t.info is not None and t.info.kind == "group"]
         self._batch = [t for t in self.hybrid.terms if t.batch is not None]
         self._timed_out: OrderedDict = OrderedDict()
+        self._warned_none: set[str] = set()
         self._timeout_cache = int(timeout_cache)
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
@@ -157,7 +176,8 @@ class RewardRunner:
 
     # ------------------------------------------------------------------ scoring
 
-    def score(self, completions: Sequence[str], rows: Sequence[Mapping]) -> RewardBatch:
+    def score(self, completions: Sequence[str], rows: Sequence[Mapping], *,
+              groups: Sequence[Hashable] | None = None) -> RewardBatch:
         """Synchronous :meth:`ascore`. Batch rewards run on one persistent event loop owned by the
         runner (so a judge's HTTP client stays on one loop across steps)."""
         if self._loop is None:
@@ -165,9 +185,12 @@ class RewardRunner:
             self._loop_thread = threading.Thread(target=self._loop.run_forever, name="perceptrl-rewards-loop",
                                                  daemon=True)
             self._loop_thread.start()
-        return asyncio.run_coroutine_threadsafe(self.ascore(completions, rows), self._loop).result()
+        return asyncio.run_coroutine_threadsafe(self.ascore(completions, rows, groups=groups), self._loop).result()
 
-    async def ascore(self, completions: Sequence[str], rows: Sequence[Mapping]) -> RewardBatch:
+    async def ascore(self, completions: Sequence[str], rows: Sequence[Mapping], *,
+                     groups: Sequence[Hashable] | None = None) -> RewardBatch:
+        """Score a batch. ``groups[i]``: the GRPO group (prompt) of rollout i, for failure
+        policies that need it (default: :func:`~perceptrl.rewards.length.group_key` of each row)."""
         if self._closed:
             raise RuntimeError("this RewardRunner is closed")
         completions = ["" if c is None else str(c) for c in completions]
@@ -175,12 +198,17 @@ class RewardRunner:
         if len(completions) != len(rows):
             raise PerceptrlError(f"{len(completions)} completions but {len(rows)} rows",
                                  where="reward runner input", fix="pass one row per completion")
+        groups = [group_key(r) for r in rows] if groups is None else list(groups)
+        if len(groups) != len(rows):
+            raise PerceptrlError(f"{len(groups)} groups for {len(rows)} rows", where="reward runner input",
+                                 fix="pass one group key per completion")
         t0 = time.monotonic()
         deadline = t0 + self.batch_budget
         loop = asyncio.get_running_loop()
         metrics: dict[str, float] = {}
 
-        batch_tasks = {t.name: asyncio.ensure_future(t.batch.ascore(completions, rows)) for t in self._batch}
+        batch_tasks = {t.name: asyncio.ensure_future(self._call_batch(t, completions, rows, groups, deadline))
+                       for t in self._batch}
         heavy_fut = loop.run_in_executor(self._threads, self._score_heavy, completions, rows, deadline, metrics)
         light_fut = loop.run_in_executor(self._threads, self._score_light, completions, rows)
         components: dict[str, list[float | None]] = {}
@@ -188,10 +216,15 @@ class RewardRunner:
         components.update(await heavy_fut)
         t_sync = time.monotonic() - t0
         for name, task in batch_tasks.items():
-            values = list(await task)
+            values, over = await task
             if len(values) != len(completions):
                 raise RuntimeError(f"batch reward {name!r} returned {len(values)} values for {len(completions)} rollouts")
             components[name] = [None if v is None else float(v) for v in values]
+            metrics[f"{name}/over_budget"] = float(over)
+            if over:
+                logger.warning("reward %s: %d/%d sample(s) missed the %.1f s batch budget and follow the failure "
+                               "policy; raise the batch budget (rewards.batch_budget) if this is not a stalled "
+                               "judge", name, over, len(completions), self.batch_budget)
         for t in self._batch:
             for k, v in (t.batch.metrics() or {}).items():
                 metrics[k if "/" in k else f"{t.name}/{k}"] = float(v)
@@ -204,9 +237,45 @@ class RewardRunner:
             present = [v for v in vals if v is not None]
             metrics[f"{name}/mean"] = sum(present) / len(present) if present else math.nan
             metrics[f"{name}/none_frac"] = 1 - len(present) / len(vals) if vals else 0.0
+            if len(present) not in (0, len(vals)):
+                self._check_none_is_row_decided(name, vals, groups, metrics)
         metrics["seconds/sync"] = t_sync
         metrics["seconds/total"] = time.monotonic() - t0
         return RewardBatch(total, components, metrics)
+
+    def _check_none_is_row_decided(self, name: str, vals, groups, metrics: dict) -> None:
+        """``None`` must mean "not applicable to the row": if it varies between the rollouts of one
+        prompt, the response decides it, and ``renormalize`` would let a response choose its own
+        weights (skip a term it would fail). Counted (``<term>/none_varies_in_group``) and warned."""
+        seen: dict[Hashable, set[bool]] = {}
+        for v, g in zip(vals, groups):
+            seen.setdefault(g, set()).add(v is None)
+        varies = sum(1 for s in seen.values() if len(s) == 2)
+        metrics[f"{name}/none_varies_in_group"] = float(varies)
+        if varies and name not in self._warned_none:
+            self._warned_none.add(name)
+            logger.warning("reward %s is None (not applicable) for some rollouts of a prompt and not for others "
+                           "(%d group(s)): the response decides it, so none_policy=renormalize lets a response "
+                           "drop the term; return None only from the row", name, varies)
+
+    async def _call_batch(self, t: ResolvedTerm, completions, rows, groups, deadline: float):
+        """``(values, over_budget samples)`` of a batch reward, within the deadline (module docstring)."""
+        params = _accepted(t.batch.ascore)
+        kw: dict[str, Any] = {}
+        if "deadline" in params:
+            kw["deadline"] = deadline
+        if "groups" in params:
+            kw["groups"] = groups
+        task = asyncio.ensure_future(t.batch.ascore(completions, rows, **kw))
+        try:
+            values = await asyncio.wait_for(asyncio.shield(task), timeout=max(0.0, deadline + 1.0 - time.monotonic()))
+        except asyncio.TimeoutError:
+            task.cancel()
+            await asyncio.wait([task], timeout=0.5)
+            logger.warning("batch reward %s did not return within the %.1f s batch budget (+1 s): 0 for the batch",
+                           t.name, self.batch_budget)
+            return [0.0] * len(completions), len(completions)
+        return list(values), int(getattr(t.batch, "last_over_budget", 0) or 0)
 
     def _score_light(self, completions: list[str], rows: list[Mapping]) -> dict[str, list[float | None]]:
         out = {}
@@ -295,6 +364,17 @@ class RewardRunner:
         self._timed_out.move_to_end(key)
         while len(self._timed_out) > self._timeout_cache:
             self._timed_out.popitem(last=False)
+
+
+def _accepted(fn) -> set[str]:
+    """The keyword parameters ``fn`` accepts (all of them for ``**kwargs``)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return set()
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return {"deadline", "groups"}
+    return set(sig.parameters)
 
 
 def _as_score(v: Any, name: str) -> float | None:

@@ -105,8 +105,9 @@ class RewardsConfig:
     workers: int = 2
     # Per-item timeout in seconds for heavy rewards (perceptrl's runner default; the reference relies on math-verify's 5 s).
     item_timeout: float = 1.0
-    # Time budget for one batch of rewards, in seconds.
-    batch_budget: float = 10.0
+    # Time budget for one batch of rewards, judge included, in seconds (None: 10, or 120 with a judge;
+    # judge samples past it follow judge.failure_policy and are counted in perception/over_budget).
+    batch_budget: float | None = None
     # Python modules imported before the rewards are built, so that their ``@register_reward``
     # functions can be named in ``terms``: dotted names (``my_pkg.rewards``) or ``.py`` file paths
     # (perceptrl's plugin hook; TRL's CLI takes reward functions by dotted path the same way).

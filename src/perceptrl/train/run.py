@@ -193,7 +193,7 @@ def _check_judge(cfg: TrainConfig, setup: Any) -> None:
         msg = f"the perception judge ({cfg.judge.get('base_url', backend)}) did not answer a probe request ({metrics})"
         if not explicit:
             raise PerceptrlError(msg, where=f"{cfg.source or '<config>'}: judge",
-                                 fix="start the judge server, or set judge.failure_policy (skip|zero) to train anyway")
+                                 fix="start the judge server, or set judge.failure_policy (neutral|zero) to train anyway")
         logger.warning("%s; continuing with judge.failure_policy=%s", msg, cfg.judge["failure_policy"])
 
 
