@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from perceptrl.data.formats._rows import IMAGE_PATHS_KEY, canonical_cells, example_from_row, raw_or
+from perceptrl.data.encoding import read_lines, read_text
+from perceptrl.data.formats._rows import BINARY_TEXT_KEY, IMAGE_PATHS_KEY, canonical_cells, example_from_row, raw_or
 from perceptrl.data.images import image_extension, read_image_bytes
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
@@ -40,26 +41,27 @@ def _decode(obj: dict[str, Any]) -> Any:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``.json`` list or a JSONL file; the first undecodable or invalid line raises
+    :class:`PerceptrlError` naming ``path:line`` (see :mod:`perceptrl.data.encoding`)."""
+    if path.suffix == ".json":
+        try:
+            data = json.loads(read_text(path), object_hook=_decode)
+        except json.JSONDecodeError as e:
+            raise PerceptrlError(f"invalid JSON: {e}", where=f"{path}:{e.lineno}", fix="fix the JSON syntax") from e
+        if not isinstance(data, list):
+            raise PerceptrlError("a .json dataset must hold a list of objects", where=str(path), fix="use JSONL, one object per line")
+        return data
     rows = []
-    with path.open(encoding="utf-8") as f:
-        if path.suffix == ".json":
-            try:
-                data = json.load(f, object_hook=_decode)
-            except json.JSONDecodeError as e:
-                raise PerceptrlError(f"invalid JSON: {e}", where=str(path), fix="fix the JSON syntax") from e
-            if not isinstance(data, list):
-                raise PerceptrlError("a .json dataset must hold a list of objects", where=str(path), fix="use JSONL, one object per line")
-            return data
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line, object_hook=_decode)
-            except json.JSONDecodeError as e:
-                raise PerceptrlError(f"invalid JSON on line {lineno}: {e.msg}", where=f"{path}:{lineno}", fix="fix or remove that line") from e
-            if not isinstance(row, dict):
-                raise PerceptrlError(f"line {lineno} is not a JSON object", where=f"{path}:{lineno}", fix="one object per line")
-            rows.append(row)
+    for lineno, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line, object_hook=_decode)
+        except json.JSONDecodeError as e:
+            raise PerceptrlError(f"invalid JSON on line {lineno}: {e.msg}", where=f"{path}:{lineno}", fix="fix or remove that line") from e
+        if not isinstance(row, dict):
+            raise PerceptrlError(f"line {lineno} is not a JSON object", where=f"{path}:{lineno}", fix="one object per line")
+        rows.append(row)
     return rows
 
 
@@ -108,7 +110,7 @@ def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "im
                 used.add(name)
                 (img_root / name).write_bytes(data)
                 rel_paths.append(f"{image_dir}/{name}")
-            meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY)}
+            meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY)}
             if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
                 meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
             row = {

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
-from perceptrl.data.formats._rows import canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
+from perceptrl.data.encoding import decode_cell
+from perceptrl.data.formats._rows import BINARY_TEXT_KEY, canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
 from perceptrl.data.images import read_image_bytes, resolve_path
 from perceptrl.data.prompt import build_messages
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
@@ -35,6 +36,20 @@ CANDIDATES = {
     "boxes": ("boxes",),
     "caption": ("caption",),
 }
+
+
+def _decoded(value: Any, problems: list[str | None]) -> Any:
+    """``value`` with every bytes string in it decoded (a binary ``prompt`` column); one entry per
+    decoded string in ``problems`` (``None`` when it was UTF-8)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text, problem = decode_cell(value)
+        problems.append(problem)
+        return text
+    if isinstance(value, dict):
+        return {k: _decoded(v, problems) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_decoded(v, problems) for v in value]
+    return value
 
 
 def problem_from_prompt(prompt: Any) -> tuple[str, str | None]:
@@ -98,6 +113,11 @@ def read(path: str | Path, split: str | None = None, **_: Any) -> list[Example]:
         prompt = row.pop("prompt")
         ex = example_from_row(row, i, root=root, source=str(path), candidates=CANDIDATES)
         if "problem" not in row:
+            problems: list[str | None] = []
+            prompt = _decoded(prompt, problems)
+            if problems:  # a binary prompt column: reported like any binary text column
+                bad = [p for p in problems if p is not None]
+                ex.metadata.setdefault(BINARY_TEXT_KEY, {})["problem"] = ["prompt", bad[0] if bad else None]
             ex.problem, system = problem_from_prompt(prompt)
             if system is not None:
                 ex.metadata["system_prompt"] = system
