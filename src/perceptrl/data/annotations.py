@@ -45,11 +45,13 @@ def parse_visual_key_info(text: str | None) -> list[str]:
         m = _OPEN.match(text, pos)
         if m is None:
             snippet = text[pos : pos + 30].replace("\n", "\\n")
+            why = ""
             if k == 1 and _OPEN.search(text) is None:
                 # plain lines, or <info>…</info> without numbers: never read as "no annotations"
-                unnumbered = " (<info> tags need their number: <info1>, <info2>, …)" if "<info" in text.lower() else ""
-                raise AnnotationFormatError(f"no <info1>, <info2>, … tags{unnumbered}; found {snippet!r}")
-            raise AnnotationFormatError(f"expected <info{k}> at character {pos}, found {snippet!r}")
+                why = "; the string has no numbered <info1>, <info2>, … tags" + (
+                    " (<info> needs its number)" if "<info" in text.lower() else " (plain text is not read as annotations)"
+                )
+            raise AnnotationFormatError(f"expected <info{k}> at character {pos}, found {snippet!r}{why}")
         if int(m.group(1)) != k:
             raise AnnotationFormatError(f"expected <info{k}> at character {pos}, found <info{m.group(1)}> (items must be numbered 1, 2, 3… in order)")
         close_tag = f"</info{k}>"

@@ -165,15 +165,35 @@ def _text_as_binary(t):
     return t
 
 
+def _restore(value, t):
+    """``value`` (read with ``t``'s strings as binary) with every cell that *is* UTF-8 decoded
+    back to ``str``, guided by the original type ``t`` (so genuine binary fields, such as image
+    bytes inside a struct, stay bytes). Only the cells that are not UTF-8 remain bytes."""
+    import pyarrow as pa
+
+    if value is None:
+        return None
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return [_restore(v, t.value_type) for v in value]
+    if pa.types.is_struct(t):
+        return {k: _restore(v, t.field(k).type) for k, v in value.items()}
+    return value
+
+
 def arrow_rows(table) -> list[dict]:
-    """``table.to_pylist()``, except that a column whose strings are not valid UTF-8 (parquet
-    writers other than Arrow do not check) comes back as *bytes*, row by row, instead of one
-    ``UnicodeDecodeError`` for the whole file: the row reader then marks each bad cell and
-    validation names its row and column (see :func:`perceptrl.data.formats._rows.text_cell`)."""
+    """``table.to_pylist()``, except that a string cell that is not valid UTF-8 (parquet writers
+    other than Arrow do not check) comes back as *bytes*, instead of one ``UnicodeDecodeError``
+    for the whole file: the row reader then marks that cell and validation names its row and
+    column (see :func:`perceptrl.data.formats._rows.text_cell`). Every valid cell is a ``str``."""
     import pyarrow as pa
 
     schema = table.schema
-    changed = False
+    bad: dict[str, object] = {}
     for i, fld in enumerate(table.schema):
         binary = _text_as_binary(fld.type)
         if binary == fld.type:
@@ -182,5 +202,11 @@ def arrow_rows(table) -> list[dict]:
             table.column(i).validate(full=True)
         except pa.ArrowInvalid:
             schema = schema.set(i, fld.with_type(binary))
-            changed = True
-    return (table.cast(schema) if changed else table).to_pylist()
+            bad[fld.name] = fld.type
+    if not bad:
+        return table.to_pylist()
+    rows = table.cast(schema).to_pylist()
+    for row in rows:
+        for name, t in bad.items():
+            row[name] = _restore(row[name], t)
+    return rows

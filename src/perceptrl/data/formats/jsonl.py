@@ -78,38 +78,63 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80] or "x"
 
 
-def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "images", **_: Any) -> Path:
-    """Write ``path`` (a .jsonl file) and the images under ``path.parent / image_dir``.
+class ImageFiles:
+    """Writes examples' images as files under ``base / image_dir``, returning paths relative to
+    ``base`` (the output file's folder, which readers resolve them against — so the written dataset
+    validates without ``path_escape``, wherever the source images were).
 
-    Image bytes are copied verbatim (never re-encoded). Existing files of the same name are
-    overwritten, so re-running a conversion is idempotent.
+    Bytes are copied verbatim (never re-encoded), named ``{id}_{k}.{ext}``. A file of that name
+    holding the same bytes is reused (re-running a conversion is idempotent); one holding other
+    bytes is never overwritten (it may be an image of the *input* dataset, when the output is
+    written beside it): the image gets the next free name, ``{id}_{k}-1.{ext}``.
     """
+
+    def __init__(self, base: Path, image_dir: str = "images"):
+        self.base, self.image_dir = base, image_dir
+        self.root = base / image_dir
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.used: set[str] = set()
+
+    def _free(self, name: str, data: bytes) -> bool:
+        if name in self.used:
+            return False
+        target = self.root / name
+        return not target.exists() or (target.is_file() and target.read_bytes() == data)
+
+    def store(self, ex: Example) -> list[str]:
+        rel_paths = []
+        for k, src in enumerate(ex.images):
+            try:
+                data = read_image_bytes(src, ex.root)
+            except OSError as e:
+                raise PerceptrlError(
+                    f"cannot read image {k} of example {ex.id!r}: {e}",
+                    where=f"example {ex.id!r}, field images[{k}]",
+                    fix="run `perceptrl data validate` on the source first",
+                ) from e
+            stem, ext = f"{_safe(ex.id)}_{k}", image_extension(data)
+            name, n = stem + ext, 1
+            while not self._free(name, data):
+                name, n = f"{stem}-{n}{ext}", n + 1
+            self.used.add(name)
+            target = self.root / name
+            if not target.exists():
+                target.write_bytes(data)
+            rel_paths.append(f"{self.image_dir}/{name}")
+        return rel_paths
+
+
+def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "images", **_: Any) -> Path:
+    """Write ``path`` (a .jsonl file) and the images under ``path.parent / image_dir``
+    (see :class:`ImageFiles`)."""
     path = Path(path)
     if path.suffix not in (".jsonl", ".json"):
         path = path / "data.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    img_root = path.parent / image_dir
-    img_root.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
+    files = ImageFiles(path.parent, image_dir)
     with path.open("w", encoding="utf-8") as f:
         for ex in examples:
-            rel_paths = []
-            for k, src in enumerate(ex.images):
-                try:
-                    data = read_image_bytes(src, ex.root)
-                except OSError as e:
-                    raise PerceptrlError(
-                        f"cannot read image {k} of example {ex.id!r}: {e}",
-                        where=f"example {ex.id!r}, field images[{k}]",
-                        fix="run `perceptrl data validate` on the source first",
-                    ) from e
-                stem = f"{_safe(ex.id)}_{k}"
-                name, n = stem + image_extension(data), 1
-                while name in used:
-                    name, n = f"{stem}-{n}{image_extension(data)}", n + 1
-                used.add(name)
-                (img_root / name).write_bytes(data)
-                rel_paths.append(f"{image_dir}/{name}")
+            rel_paths = files.store(ex)
             meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY)}
             if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
                 meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]

@@ -125,7 +125,10 @@ def read(path: str | Path, split: str | None = None, **_: Any) -> list[Example]:
     return out
 
 
-def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: bool = True) -> list[dict[str, Any]]:
+def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: bool = True, image_files: Any = None) -> list[dict[str, Any]]:
+    """Rows in the TRL layout. Images: ``{"bytes", "path"}`` structs (``embed_images``), else paths
+    written by ``image_files`` (a :class:`~perceptrl.data.formats.jsonl.ImageFiles`, relative to the
+    output's folder), else absolute paths of the source files (in-memory use only)."""
     extra = metadata_columns(examples, consumed=("id", "answer", "system_prompt"))
     rows = []
     for ex in examples:
@@ -134,6 +137,8 @@ def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: 
             messages = [{"role": "system", "content": [{"type": "text", "text": ex.metadata["system_prompt"]}]}, *messages]
         if embed_images:
             images = image_structs(ex)
+        elif image_files is not None:
+            images = image_files.store(ex)
         else:
             images = [str(resolve_path(s, ex.root)) if isinstance(s, str) else read_image_bytes(s) for s in ex.images]
         row = {
@@ -148,15 +153,18 @@ def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: 
     return rows
 
 
-def write(examples: Sequence[Example], path: str | Path, *, template: str = "plain", **_: Any) -> Path:
+def write(examples: Sequence[Example], path: str | Path, *, template: str = "plain", image_dir: str = "images", **_: Any) -> Path:
     path = Path(path)
     try:
         if path.suffix in (".jsonl", ".json"):
-            from perceptrl.data.formats.jsonl import _encode
+            from perceptrl.data.formats.jsonl import ImageFiles, _encode
 
+            # image files beside the JSONL, paths relative to it: absolute paths (or ones into the
+            # source folder) would fail `path_escape` when the written file is validated
             path.parent.mkdir(parents=True, exist_ok=True)
+            rows = to_rows(examples, template, embed_images=False, image_files=ImageFiles(path.parent, image_dir))
             with path.open("w", encoding="utf-8") as f:
-                for row in to_rows(examples, template, embed_images=False):
+                for row in rows:
                     f.write(json.dumps(row, ensure_ascii=False, default=_encode) + "\n")
             return path
         ds = rows_to_dataset(to_rows(examples, template), image_list_columns=("images",))
