@@ -21,14 +21,20 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _has_surrogate(obj: Any) -> bool:
+def has_surrogate(obj: Any) -> bool:
+    """Whether any string (key or value) in ``obj`` holds an unpaired surrogate (from a ``\\ud800`` escape)."""
     if isinstance(obj, str):
         return _SURROGATE.search(obj) is not None
     if isinstance(obj, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in obj.items())
+        return any(has_surrogate(k) or has_surrogate(v) for k, v in obj.items())
     if isinstance(obj, list):
-        return any(_has_surrogate(v) for v in obj)
+        return any(has_surrogate(v) for v in obj)
     return False
+
+
+def may_hold_surrogate(text: str) -> bool:
+    """A cheap pre-check for :func:`has_surrogate`: the JSON text has a ``\\udXXX`` escape."""
+    return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -49,7 +55,7 @@ def json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None,
         if not isinstance(obj, dict):
             yield n, None, f"line {n}: not a JSON object"
             continue
-        if _SURROGATE_ESCAPE.search(line) and _has_surrogate(obj):
+        if may_hold_surrogate(line) and has_surrogate(obj):
             yield n, None, f"line {n}: {NOT_UTF8} (an unpaired surrogate escape such as \\ud800, which is not a character)"
             continue
         yield n, obj, None

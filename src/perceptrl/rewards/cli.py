@@ -37,7 +37,9 @@ def _load_spec(arg: str):
         import yaml
 
         try:
-            cfg = yaml.safe_load(p.read_text())
+            from perceptrl.data.encoding import read_text
+
+            cfg = yaml.safe_load(read_text(p))
         except yaml.YAMLError as e:
             raise PerceptrlError(f"cannot parse {p}: {e}", where=str(p), fix="fix the YAML") from None
         if isinstance(cfg, dict) and "rewards" in cfg:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.data.encoding import read_lines, read_text
+from perceptrl.data.json_lines import has_surrogate, may_hold_surrogate
 from perceptrl.data.formats._rows import BINARY_TEXT_KEY, IMAGE_PATHS_KEY, canonical_cells, example_from_row, raw_or
 from perceptrl.data.images import image_extension, read_image_bytes
 from perceptrl.data.schema import Example
@@ -40,16 +41,30 @@ def _decode(obj: dict[str, Any]) -> Any:
     return obj
 
 
+def _surrogate_error(path: Path, where: str) -> PerceptrlError:
+    return PerceptrlError(
+        f"{where} holds an unpaired surrogate escape (such as \\ud800): valid JSON, but not a character, "
+        "and no UTF-8 file can store it",
+        where=where,
+        fix="remove the escape or write the character it was meant to be (a pair \\ud83d\\ude00 is fine)",
+    )
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a ``.json`` list or a JSONL file; the first undecodable or invalid line raises
     :class:`PerceptrlError` naming ``path:line`` (see :mod:`perceptrl.data.encoding`)."""
     if path.suffix == ".json":
+        text = read_text(path)
         try:
-            data = json.loads(read_text(path), object_hook=_decode)
+            data = json.loads(text, object_hook=_decode)
         except json.JSONDecodeError as e:
             raise PerceptrlError(f"invalid JSON: {e}", where=f"{path}:{e.lineno}", fix="fix the JSON syntax") from e
         if not isinstance(data, list):
             raise PerceptrlError("a .json dataset must hold a list of objects", where=str(path), fix="use JSONL, one object per line")
+        if may_hold_surrogate(text):
+            for i, row in enumerate(data):
+                if has_surrogate(row):
+                    raise _surrogate_error(path, f"{path}, row {i}")
         return data
     rows = []
     for lineno, line in read_lines(path):
@@ -61,6 +76,8 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             raise PerceptrlError(f"invalid JSON on line {lineno}: {e.msg}", where=f"{path}:{lineno}", fix="fix or remove that line") from e
         if not isinstance(row, dict):
             raise PerceptrlError(f"line {lineno} is not a JSON object", where=f"{path}:{lineno}", fix="one object per line")
+        if may_hold_surrogate(line) and has_surrogate(row):
+            raise _surrogate_error(path, f"{path}:{lineno}")
         rows.append(row)
     return rows
 
