@@ -66,6 +66,12 @@ def load(path_or_id: str | Path, split: str | None = None, **load_kwargs: Any):
             return _pick_split(datasets.load_from_disk(str(path)), split, where)
         if path.exists():
             builder = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv", ".arrow": "arrow"}
+            if path.is_file() and path.suffix in (".csv", ".json", ".jsonl"):
+                # checked first (one linear pass): datasets' CSV builder logs an ERROR and says only
+                # "An error occurred", its JSON builder accepts the bytes and fails row by row later
+                named = first_invalid_line(path)
+                if named is not None:
+                    raise named
             try:
                 if path.is_file() and path.suffix in builder:
                     ds = datasets.load_dataset(builder[path.suffix], data_files=str(path), split=split or "train", **load_kwargs)
@@ -74,10 +80,6 @@ def load(path_or_id: str | Path, split: str | None = None, **load_kwargs: Any):
             except PerceptrlError:
                 raise
             except Exception as e:  # noqa: BLE001 - datasets raises many types for unreadable folders
-                if path.is_file() and path.suffix in (".csv", ".json", ".jsonl"):
-                    named = first_invalid_line(path)  # datasets only says "An error occurred"
-                    if named is not None:
-                        raise named from e
                 raise PerceptrlError(
                     f"datasets cannot load this local path: {e}", where=where, fix="point at a save_to_disk folder, a parquet/JSON file, or a dataset repo copy"
                 ) from e
