@@ -374,3 +374,12 @@ def test_image_files_never_overwrite_other_bytes(tmp_path):
     same = Example("a", [original], "<image>x", "1", root=str(tmp_path))
     assert json.loads(write_examples([same], tmp_path / "o2.jsonl", format="jsonl").read_text())["images"] == ["images/a_0.png"]
     assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["a_0-1.png", "a_0.png"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "trl"])
+def test_a_json_file_is_written_as_the_list_the_reader_expects(tmp_path, fmt):
+    """Both writers used to write JSON Lines into a ``.json`` file, which the reader then refused."""
+    examples = [Example("a", [png_bytes()], "<image>x", "1"), Example("b", [png_bytes(color=(1, 1, 1))], "<image>y", "2")]
+    path = write_examples(examples, tmp_path / "out.json", format=fmt)
+    assert [r["id"] for r in json.loads(path.read_text())] == ["a", "b"]
+    assert [(e.id, e.problem, e.answer) for e in read_examples(path)] == [("a", "<image>x", "1"), ("b", "<image>y", "2")]

@@ -95,6 +95,17 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80] or "x"
 
 
+def write_json_rows(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """One row per line: JSON Lines for ``.jsonl``, a JSON list (what the reader expects) for ``.json``."""
+    lines = [json.dumps(row, ensure_ascii=False, default=_encode) for row in rows]
+    with path.open("w", encoding="utf-8") as f:
+        if path.suffix == ".json":
+            f.write("[\n" + ",\n".join(lines) + "\n]\n")
+        else:
+            f.write("".join(line + "\n" for line in lines))
+    return path
+
+
 class ImageFiles:
     """Writes examples' images as files under ``base / image_dir``, returning paths relative to
     ``base`` (the output file's folder, which readers resolve them against — so the written dataset
@@ -149,17 +160,17 @@ def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "im
         path = path / "data.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     files = ImageFiles(path.parent, image_dir)
-    with path.open("w", encoding="utf-8") as f:
-        for ex in examples:
-            rel_paths = files.store(ex)
-            meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY)}
-            if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
-                meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
-            row = {
-                "id": raw_or(ex, "id", ex.id),
-                "images": rel_paths,
-                **canonical_cells(ex),
-                "metadata": meta,
-            }
-            f.write(json.dumps(row, ensure_ascii=False, default=_encode) + "\n")
-    return path
+    rows = []
+    for ex in examples:
+        rel_paths = files.store(ex)
+        meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY)}
+        if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
+            meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
+        row = {
+            "id": raw_or(ex, "id", ex.id),
+            "images": rel_paths,
+            **canonical_cells(ex),
+            "metadata": meta,
+        }
+        rows.append(row)
+    return write_json_rows(rows, path)

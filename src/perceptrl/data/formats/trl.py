@@ -13,7 +13,6 @@ Files: ``.parquet``, ``.jsonl``/``.json`` (images as paths), or a ``save_to_disk
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -157,16 +156,13 @@ def write(examples: Sequence[Example], path: str | Path, *, template: str = "pla
     path = Path(path)
     try:
         if path.suffix in (".jsonl", ".json"):
-            from perceptrl.data.formats.jsonl import ImageFiles, _encode
+            from perceptrl.data.formats.jsonl import ImageFiles, write_json_rows
 
             # image files beside the JSONL, paths relative to it: absolute paths (or ones into the
             # source folder) would fail `path_escape` when the written file is validated
             path.parent.mkdir(parents=True, exist_ok=True)
             rows = to_rows(examples, template, embed_images=False, image_files=ImageFiles(path.parent, image_dir))
-            with path.open("w", encoding="utf-8") as f:
-                for row in rows:
-                    f.write(json.dumps(row, ensure_ascii=False, default=_encode) + "\n")
-            return path
+            return write_json_rows(rows, path)
         ds = rows_to_dataset(to_rows(examples, template), image_list_columns=("images",))
     except OSError as e:
         raise PerceptrlError(f"cannot read an image: {e}", where=str(path), fix="run `perceptrl data validate` on the source first") from e
