@@ -29,10 +29,10 @@ REENCODE_FIX = (
 # Leading bytes of files that are not text at all; every line would be "not UTF-8", so these are
 # reported once for the whole file, with the fix for what the file is.
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
-    (b"PAR1", "a parquet file", "pass a JSONL file (one JSON object per line); `perceptrl data convert IN.parquet OUT.jsonl --to jsonl` writes one"),
+    (b"PAR1", "a parquet file", "pass a JSONL file, one JSON object per line (`pandas.read_parquet(IN).to_json(OUT, orient='records', lines=True, force_ascii=False)` writes one); a parquet dataset for `perceptrl data` needs a .parquet name"),
     (b"\x1f\x8b", "gzip-compressed", "decompress it first (`gunzip FILE`)"),
     (b"PK\x03\x04", "a zip archive", "unzip it first"),
-    (b"ARROW1", "an Arrow IPC file", "pass a JSONL file; convert it with `perceptrl data convert`"),
+    (b"ARROW1", "an Arrow IPC file", "pass a JSONL file, one JSON object per line; an Arrow dataset for `perceptrl data` needs a .arrow name"),
     (codecs.BOM_UTF32_LE, "UTF-32 text (byte-order mark FF FE 00 00)", "re-save it as UTF-8 (`iconv -f UTF-32 -t UTF-8 FILE > fixed`)"),
     (codecs.BOM_UTF16_LE, "UTF-16 text (byte-order mark FF FE; PowerShell's `>` writes it)", "re-save it as UTF-8 (`iconv -f UTF-16 -t UTF-8 FILE > fixed`, or `Out-File -Encoding utf8`)"),
     (codecs.BOM_UTF16_BE, "UTF-16 text (byte-order mark FE FF)", "re-save it as UTF-8 (`iconv -f UTF-16 -t UTF-8 FILE > fixed`)"),
