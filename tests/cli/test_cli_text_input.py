@@ -7,6 +7,7 @@ traceback would show in stderr) and checks the error names the file, the line or
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -37,7 +38,7 @@ def _bytes_array(values: list[bytes], type_=pa.string()) -> pa.Array:
 
 
 def _image_structs(n: int) -> pa.Array:
-    buf = __import__("io").BytesIO()
+    buf = io.BytesIO()
     Image.new("RGB", (64, 64), (20, 90, 200)).save(buf, format="PNG")
     return pa.array([[{"bytes": buf.getvalue(), "path": f"{i}.png"}] for i in range(n)])
 
@@ -190,12 +191,9 @@ def test_judge_lists_every_non_utf8_line_before_any_request(tmp_path, capsys):
 
 def test_judge_subprocess_prints_no_traceback(tmp_path):
     inp = tmp_path / "pairs.jsonl"
-    inp.write_bytes(codecs_utf16())
+    # what PowerShell's `>` writes: UTF-16 LE with a byte-order mark
+    inp.write_bytes('{"id": "a", "annotations": ["AB = 10"], "response": "AB = 10"}\n'.encode("utf-16"))
     proc = _subprocess(["judge", "--backend", "rules", "--input", str(inp)])
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "UTF-16" in proc.stderr and "iconv -f UTF-16" in proc.stderr
 
-
-def codecs_utf16() -> bytes:
-    """What PowerShell's ``>`` writes: UTF-16 LE with a byte-order mark."""
-    return '{"id": "a", "annotations": ["AB = 10"], "response": "AB = 10"}\n'.encode("utf-16")

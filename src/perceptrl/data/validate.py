@@ -44,6 +44,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, annotation_problem, parse_visual_key_info
+from perceptrl.data.formats._rows import BINARY_TEXT_KEY
 from perceptrl.data.images import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_PIXELS,
@@ -54,7 +55,6 @@ from perceptrl.data.images import (
     resolve_path,
     to_rgb,
 )
-from perceptrl.data.formats._rows import BINARY_TEXT_KEY
 from perceptrl.data.prompt import build_messages
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
 from perceptrl.errors import PerceptrlError

@@ -44,6 +44,7 @@ def text_cell(cell: Any, field: str, column: str | None, marks: dict[str, list[s
         return text
     return cell
 
+
 # Canonical field -> source column names tried in order. Strict tables keep round trips exact.
 GENERIC_CANDIDATES: dict[str, tuple[str, ...]] = {
     "id": ("id", "pid", "question_id", "qid", "idx", "index", "sample_id", "problem_id"),
