@@ -84,3 +84,9 @@ def test_arrow_rows_keeps_only_the_invalid_string_cells_as_bytes():
     structs = pa.StructArray.from_arrays([latin1_string_array([b"\xe9", b"ok"]), pa.array([b"ok", b"\xe9"], pa.binary())], ["text", "data"])
     nested = pa.table({"prompt": pa.ListArray.from_arrays(pa.array([0, 1, 2], pa.int32()), structs)})
     assert arrow_rows(nested) == [{"prompt": [{"text": b"\xe9", "data": b"ok"}]}, {"prompt": [{"text": "ok", "data": b"\xe9"}]}]
+
+
+def test_a_text_file_that_starts_like_a_magic_number_is_text(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("PAR1,PK\nok,1\n", encoding="utf-8")
+    assert [text for _, text in read_lines(p)] == ["PAR1,PK\n", "ok,1\n"]

@@ -39,6 +39,9 @@ _MAGIC: tuple[tuple[bytes, str, str], ...] = (
 )
 
 
+_HEAD = 4096  # bytes looked at to tell a binary file from text
+
+
 def binary_kind(head: bytes) -> tuple[str, str] | None:
     """``(what the file is, fix)`` when its first bytes show it is not UTF-8 text, else ``None``."""
     for magic, what, fix in _MAGIC:
@@ -66,9 +69,23 @@ def not_utf8_error(path: str | Path, line: int, detail: str) -> PerceptrlError:
     )
 
 
+def _decodes(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes, maybe cut inside a character) is UTF-8 so far."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _check_magic(path: Path, head: bytes) -> None:
+    """``head`` is the file's first bytes (up to 4 KiB). A magic number only counts when they are
+    not UTF-8 anyway (a CSV whose header starts with ``PAR1`` is text); NUL bytes on the first
+    line mean UTF-16 without a byte-order mark, or a binary file."""
     kind = binary_kind(head)
-    if kind is None and b"\x00" in head:  # ASCII in UTF-16 without a byte-order mark, or binary
+    if kind is not None and _decodes(head):
+        kind = None
+    if kind is None and b"\x00" in head.split(b"\n", 1)[0]:
         kind = ("binary or UTF-16 text (NUL bytes on line 1)", "re-save it as UTF-8 text (`iconv -f UTF-16 -t UTF-8 FILE > fixed`)")
     if kind:
         raise not_text_error(path, *kind)
@@ -76,9 +93,10 @@ def _check_magic(path: Path, head: bytes) -> None:
 
 def _lines(path: Path) -> Iterator[tuple[int, str | None, str | None]]:
     with path.open("rb") as fh:
+        _check_magic(path, fh.read(_HEAD))
+        fh.seek(0)
         for n, raw in enumerate(fh, 1):
             if n == 1:
-                _check_magic(path, raw)
                 if raw.startswith(codecs.BOM_UTF8):
                     raw = raw[len(codecs.BOM_UTF8) :]
             try:
@@ -109,7 +127,7 @@ def read_text(path: str | Path) -> str:
     """The whole file as text; a decoding error names its line and column."""
     path = Path(path)
     data = path.read_bytes()
-    _check_magic(path, data[: max(data.find(b"\n"), 8)])
+    _check_magic(path, data[:_HEAD])
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
