@@ -90,3 +90,11 @@ def test_a_text_file_that_starts_like_a_magic_number_is_text(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("PAR1,PK\nok,1\n", encoding="utf-8")
     assert [text for _, text in read_lines(p)] == ["PAR1,PK\n", "ok,1\n"]
+
+
+def test_text_value_never_gives_the_repr_of_bytes():
+    from perceptrl.data.encoding import text_value
+
+    assert text_value(b"caf\xc3\xa9", "q") == "café" and text_value(None, "q") == "" and text_value(3, "q") == "3"
+    with pytest.raises(PerceptrlError, match="row 2, column 'question' holds bytes that are not UTF-8"):
+        text_value(b"caf\xe9", "row 2, column 'question'")

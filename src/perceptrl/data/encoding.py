@@ -228,3 +228,21 @@ def arrow_rows(table) -> list[dict]:
         for name, t in bad.items():
             row[name] = _restore(row[name], t)
     return rows
+
+
+def text_value(value: object, where: str) -> str:
+    """A cell as text for readers that take any column as a string (benchmark adapters): ``""`` for
+    ``None``, bytes decoded as UTF-8 (``str(b"x")`` would give the text ``"b'x'"``), bytes that are
+    not UTF-8 a :class:`PerceptrlError` naming ``where``, anything else ``str(value)``."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text, problem = decode_cell(value)
+        if problem is not None:
+            raise PerceptrlError(
+                f"{where} holds bytes that are not UTF-8 text: {problem}",
+                where=where,
+                fix="decode that column with the encoding it was written in and store UTF-8 strings",
+            )
+        return text
+    return str(value)
