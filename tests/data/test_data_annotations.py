@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from perceptrl.data.annotations import AnnotationFormatError, format_visual_key_info, parse_visual_key_info
+from perceptrl.data.annotations import AnnotationFormatError, format_visual_key_info, parse_visual_key_info, row_annotations
 
 TRICKY = [
     r"GE = 10, and $\angle GED = 90^\circ$",
@@ -52,3 +54,29 @@ def test_format_refuses_what_cannot_be_parsed_back():
         format_visual_key_info(["ok", "a </info2> b"])
     with pytest.raises(AnnotationFormatError, match="empty"):
         format_visual_key_info([""])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("AB = 10\nCD = 4", "no numbered <info1>, <info2>, … tags (plain text is not read as annotations)"),
+        ("<info>AB = 10</info>", "(<info> needs its number)"),
+        ("<info1>AB = 10</info2>", "never closed by </info1>"),
+        ("<info1>AB</info1>\n<info3>CD</info3>", "expected <info2>"),
+    ],
+)
+def test_untagged_visual_key_info_is_an_error_never_no_annotations(text, message):
+    with pytest.raises(AnnotationFormatError, match=re.escape(message)):
+        parse_visual_key_info(text)
+    with pytest.raises(AnnotationFormatError, match="visual_key_info: "):
+        row_annotations({"visual_key_info": text})
+
+
+def test_row_annotations():
+    assert row_annotations({"visual_annotations": ["AB = 10"], "visual_key_info": "junk"}) == ["AB = 10"]
+    assert row_annotations({"visual_annotations": [], "visual_key_info": "<info1>a</info1>\n<info2>b</info2>"}) == ["a", "b"]
+    assert row_annotations({"id": 1}) == [] and row_annotations({"visual_key_info": "  "}) == []
+    with pytest.raises(AnnotationFormatError, match="list of strings, not a str"):
+        row_annotations({"visual_annotations": "AB = 10"})  # would be read as one annotation per character
+    with pytest.raises(AnnotationFormatError, match="item 2 is a int"):
+        row_annotations({"visual_annotations": ["a", 3]})

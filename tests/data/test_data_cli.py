@@ -138,3 +138,31 @@ def test_convert_and_inspect(tmp_path, capsys):
     assert stats["annotations_per_row"] == {"min": 0, "mean": 1.0, "median": 1.0, "max": 2}
     assert main(["data", "inspect", str(src)]) == 0
     assert "AB = 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("out_rel", ["elsewhere/fixed.jsonl", "ds/fixed.jsonl"])
+def test_validate_fix_of_a_trl_jsonl_writes_a_file_that_validates(tmp_path, capsys, out_rel):
+    """--fix on TRL JSONL used to write absolute image paths, which then failed path_escape."""
+    ds = tmp_path / "ds"
+    (ds / "images").mkdir(parents=True)
+    (ds / "images" / "a_0.png").write_bytes(png_bytes())
+    (ds / "images" / "b_0.png").write_bytes(png_bytes(mode="RGBA"))  # --fix stores it as RGB
+    examples = [Example("a", ["images/a_0.png"], "<image>x?", "1", root=str(ds)),
+                Example("b", ["images/b_0.png"], "<image>y?", "2", root=str(ds))]
+    src = write_examples(examples, ds / "train.jsonl", format="trl")
+    assert main(["data", "validate", str(src)]) == 0
+    capsys.readouterr()
+    before = _tree_hashes(ds)
+
+    out = tmp_path / out_rel
+    assert main(["data", "validate", str(src), "--fix", "--out", str(out)]) == 0
+    assert "fixed 1 rows; wrote 2 rows" in capsys.readouterr().out
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    for row in rows:
+        (path,) = row["images"]
+        assert not os.path.isabs(path) and (out.parent / path).is_file()
+    assert main(["data", "validate", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["issues"] == []  # no path_escape, no image_mode
+    for name, digest in before.items():  # beside the input, the input's own images are never overwritten
+        assert _tree_hashes(ds)[name] == digest
+    assert Image.open(out.parent / rows[1]["images"][0]).mode == "RGB"

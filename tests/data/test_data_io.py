@@ -303,3 +303,83 @@ def test_reading_a_saved_dataset_with_image_lists_leaves_its_folder_untouched(tm
     (ex,) = read_examples(tmp_path / "saved")
     assert ex.images == [png_bytes()] and ex.answer == "3"
     assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == before
+
+
+def _binary_prompt_trl_parquet(path: Path) -> Path:
+    """TRL rows whose whole ``prompt`` column is binary (every string in it bytes)."""
+    import pyarrow as pa
+
+    from perceptrl.data.encoding import _text_as_binary
+
+    rows = [{"prompt": [{"role": "user", "content": [{"type": "image", "text": None}, {"type": "text", "text": "Combien ?"}]}],
+             "images": [{"bytes": png_bytes(), "path": None}], "solution": "4"}]
+    table = pa.Table.from_pylist(rows)
+    schema = table.schema.set(0, table.schema.field(0).with_type(_text_as_binary(table.schema.field(0).type)))
+    pq.write_table(table.cast(schema), path)
+    return path
+
+
+def test_binary_text_columns_are_decoded_and_marked_by_every_reader(tmp_path):
+    """Never the text "b'...'": the bytes are decoded and the row carries the mark validation reports."""
+    import pyarrow as pa
+
+    from perceptrl.data.formats._rows import BINARY_TEXT_KEY
+    from perceptrl.data.validate import validate_examples
+
+    pq.write_table(pa.table({
+        "images": pa.array([[{"bytes": png_bytes(), "path": "a.png"}]]),
+        "problem": pa.array(["<image>Combien ?".encode()], pa.binary()),
+        "answer": pa.array([b"4"], pa.binary()),
+        "choices": pa.array([[b"4", b"5"]], pa.list_(pa.binary())),
+        "visual_key_info": pa.array([b"<info1>AB = 10</info1>"], pa.binary()),
+    }), tmp_path / "pr1.parquet")
+    for path, fmt in ((tmp_path / "pr1.parquet", "perception_r1"), (tmp_path / "pr1.parquet", "hf")):
+        (ex,) = read_examples(path, fmt)
+        assert (ex.problem, ex.answer, ex.choices, ex.visual_annotations) == ("<image>Combien ?", "4", ["4", "5"], ["AB = 10"]), fmt
+        assert set(ex.metadata[BINARY_TEXT_KEY]) == {"problem", "answer", "choices[0]", "choices[1]", "visual_key_info"}
+        codes = {(i.field, i.code) for i in validate_examples([ex]).errors}
+        assert ("problem", "binary_text") in codes and ("visual_key_info", "binary_text") in codes
+        back = write_examples([ex], tmp_path / f"back_{fmt}.parquet")  # written as text, without the mark
+        assert pq.read_schema(back).field("problem").type == pa.string()
+        assert BINARY_TEXT_KEY not in pq.read_schema(back).names
+
+    (ex,) = read_examples(_binary_prompt_trl_parquet(tmp_path / "trl.parquet"))
+    assert ex.problem == "<image>Combien ?" and ex.metadata[BINARY_TEXT_KEY] == {"problem": ["prompt", None]}
+
+
+def test_jsonl_reader_names_an_unpaired_surrogate(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "a", "images": [], "problem": "ok \\ud83d\\ude00", "answer": "1"}\n'
+                    '{"id": "b", "images": [], "problem": "bad \\ud800", "answer": "1"}\n', encoding="utf-8")
+    with pytest.raises(PerceptrlError, match="unpaired surrogate") as e:
+        read_examples(path)
+    assert e.value.where == f"{path}:2"
+    (tmp_path / "d.json").write_text('[{"id": "b", "images": [], "problem": "bad \\udc00", "answer": "1"}]', encoding="utf-8")
+    with pytest.raises(PerceptrlError, match="row 0"):
+        read_examples(tmp_path / "d.json")
+
+
+def test_image_files_never_overwrite_other_bytes(tmp_path):
+    """Writing beside the input must not replace the input's images (--fix writes repaired bytes)."""
+    (tmp_path / "images").mkdir()
+    original = png_bytes(color=(1, 2, 3))
+    (tmp_path / "images" / "a_0.png").write_bytes(original)  # the input's image, same name
+    repaired = Example("a", [png_bytes(color=(9, 9, 9))], "<image>x", "1", root=str(tmp_path))
+    out = write_examples([repaired], tmp_path / "out.jsonl", format="jsonl")
+    assert json.loads(out.read_text())["images"] == ["images/a_0-1.png"]
+    assert (tmp_path / "images" / "a_0.png").read_bytes() == original
+    assert (tmp_path / "images" / "a_0-1.png").read_bytes() == png_bytes(color=(9, 9, 9))
+    again = write_examples([repaired], tmp_path / "out.jsonl", format="jsonl")  # idempotent: same bytes reused
+    assert json.loads(again.read_text())["images"] == ["images/a_0-1.png"]
+    same = Example("a", [original], "<image>x", "1", root=str(tmp_path))
+    assert json.loads(write_examples([same], tmp_path / "o2.jsonl", format="jsonl").read_text())["images"] == ["images/a_0.png"]
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["a_0-1.png", "a_0.png"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "trl"])
+def test_a_json_file_is_written_as_the_list_the_reader_expects(tmp_path, fmt):
+    """Both writers used to write JSON Lines into a ``.json`` file, which the reader then refused."""
+    examples = [Example("a", [png_bytes()], "<image>x", "1"), Example("b", [png_bytes(color=(1, 1, 1))], "<image>y", "2")]
+    path = write_examples(examples, tmp_path / "out.json", format=fmt)
+    assert [r["id"] for r in json.loads(path.read_text())] == ["a", "b"]
+    assert [(e.id, e.problem, e.answer) for e in read_examples(path)] == [("a", "<image>x", "1"), ("b", "<image>y", "2")]

@@ -37,3 +37,15 @@ def test_unreachable_server_fails_fast_with_a_fix(tmp_path, capsys):
     code = main(["judge", "--input", str(pairs), "--base-url", f"http://127.0.0.1:{free_port()}/v1",
                  "--model", "m", "--retries", "0", "--cache", "none"])
     assert code == 2 and "judge.base_url" in capsys.readouterr().err
+
+
+def test_untagged_visual_key_info_is_named_not_called_missing(tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [{"id": "a", "visual_key_info": "AB = 10\nBC = 3", "response": "AB = 10"},
+            {"id": "b", "visual_key_info": "<info1>AB = 10</info1>\n<info3>BC = 3</info3>", "response": "AB = 10"}]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert main(["judge", "--input", str(pairs), "--backend", "rules"]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: visual_key_info: expected <info1>" in err and "plain text is not read as annotations" in err
+    assert "line 2: visual_key_info: expected <info2>" in err and "no annotations" not in err
+    assert "<info1>…</info1>" in err and "Traceback" not in err

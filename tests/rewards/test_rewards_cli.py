@@ -67,3 +67,27 @@ def test_spec_file(tmp_path):
     out = tmp_path / "o.jsonl"
     assert _run(["--rewards", str(spec), "--input", str(inp), "--output", str(out)]) == 0
     assert json.loads(out.read_text()) == {"id": 1, "total": 1.0, "fmt": 1.0}
+
+
+def test_untagged_visual_key_info_is_a_bad_line_not_a_row_without_annotations(tmp_path):
+    """Plain annotation text used to make the perception term silently not applicable."""
+    inp = _write(tmp_path / "r.jsonl", [
+        {"id": "a", "completion": GOOD, "answer": "10", "visual_key_info": "<info1>AB = 10</info1>"},
+        {"id": "b", "completion": GOOD, "answer": "10", "visual_key_info": "AB = 10"},
+        {"id": "c", "completion": GOOD, "answer": "10", "visual_key_info": "<info>AB = 10</info>"},
+        {"id": "d", "completion": GOOD, "answer": "10", "visual_annotations": "AB = 10"},
+    ])
+    out = tmp_path / "o.jsonl"
+    with pytest.raises(PerceptrlError) as e:
+        _run(["--rewards", "perception_r1", "--judge-backend", "rules", "--input", str(inp), "--output", str(out), "--workers", "1"])
+    msg = str(e.value)
+    assert "3 bad line(s)" in msg and "line 1" not in msg
+    assert "line 2: visual_key_info: expected <info1>" in msg and "line 3: visual_key_info:" in msg
+    assert "line 4: visual_annotations must be a list of strings" in msg and "<info1>…</info1>" in e.value.fix
+    assert not out.exists()
+
+    inp = _write(tmp_path / "ok.jsonl", [{"id": "a", "completion": GOOD, "answer": "10",
+                                          "visual_key_info": "<info1>AB = 10</info1>\n<info2>CD = 3</info2>"}])
+    assert _run(["--rewards", "perception_r1", "--judge-backend", "rules", "--input", str(inp), "--output", str(out), "--workers", "1"]) == 0
+    (rec,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert rec["perception"] == 0.5  # both annotations parsed by the dataset parser; AB = 10 is in the response

@@ -13,7 +13,7 @@ whitespace of each item is stripped).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 _OPEN = re.compile(r"<info(\d+)>")
 
@@ -45,7 +45,13 @@ def parse_visual_key_info(text: str | None) -> list[str]:
         m = _OPEN.match(text, pos)
         if m is None:
             snippet = text[pos : pos + 30].replace("\n", "\\n")
-            raise AnnotationFormatError(f"expected <info{k}> at character {pos}, found {snippet!r}")
+            why = ""
+            if k == 1 and _OPEN.search(text) is None:
+                # plain lines, or <info>…</info> without numbers: never read as "no annotations"
+                why = "; the string has no numbered <info1>, <info2>, … tags" + (
+                    " (<info> needs its number)" if "<info" in text.lower() else " (plain text is not read as annotations)"
+                )
+            raise AnnotationFormatError(f"expected <info{k}> at character {pos}, found {snippet!r}{why}")
         if int(m.group(1)) != k:
             raise AnnotationFormatError(f"expected <info{k}> at character {pos}, found <info{m.group(1)}> (items must be numbered 1, 2, 3… in order)")
         close_tag = f"</info{k}>"
@@ -59,6 +65,34 @@ def parse_visual_key_info(text: str | None) -> list[str]:
         pos = end + len(close_tag)
         k += 1
     return items
+
+
+#: The fix for a malformed ``visual_key_info`` string, shown by validation and the CLIs.
+VISUAL_KEY_INFO_FIX = "write it as <info1>…</info1>\\n<info2>…</info2>… (numbered from 1, each closed by its own tag)"
+
+
+def row_annotations(row: Mapping) -> list[str]:
+    """A row's annotations: ``visual_annotations`` (a list of strings) when non-empty, else the
+    parsed ``visual_key_info`` string. Raises :class:`AnnotationFormatError` for a list that is not
+    strings and for a ``visual_key_info`` that does not parse, so that untagged text is reported,
+    never read as "no annotations" (which makes the perception term not applicable)."""
+    anns = row.get("visual_annotations")
+    if anns is not None and not isinstance(anns, (list, tuple)):
+        raise AnnotationFormatError(f"visual_annotations must be a list of strings, not a {type(anns).__name__}")
+    if anns:
+        for i, a in enumerate(anns, 1):
+            if not isinstance(a, str):
+                raise AnnotationFormatError(f"visual_annotations item {i} is a {type(a).__name__}, not a string")
+        return list(anns)
+    vki = row.get("visual_key_info")
+    if vki is None:
+        return []
+    if not isinstance(vki, str):
+        raise AnnotationFormatError(f"visual_key_info must be a string, not a {type(vki).__name__}")
+    try:
+        return parse_visual_key_info(vki)
+    except AnnotationFormatError as e:
+        raise AnnotationFormatError(f"visual_key_info: {e}") from None
 
 
 def format_visual_key_info(annotations: Sequence[str]) -> str:

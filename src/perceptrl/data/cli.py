@@ -179,10 +179,15 @@ def _validate(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from perceptrl.data.io import write_examples
 
+    from perceptrl.data.formats._rows import BINARY_TEXT_KEY
+
     fmt, examples = _read(args)
     kw = {"template": args.template} if args.to == "trl" else {}
     written = write_examples(examples, args.out, format=args.to, **kw)
     print(f"wrote {len(examples)} examples from {args.path} ({fmt}) to {written} ({args.to})")
+    binary = sorted({m[0] for ex in examples for m in (ex.metadata.get(BINARY_TEXT_KEY) or {}).values()})
+    if binary:  # the writers refuse bytes that are not UTF-8, so these all decoded
+        print(f"binary column(s) {', '.join(map(repr, binary))} were written as text (decoded as UTF-8)")
     return 0
 
 

@@ -32,20 +32,23 @@ def _module(fmt: str):
 
 
 def _first_json_row(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as f:
-        if path.suffix == ".json":
+    """The first row of a JSON/JSONL file, ``{}`` when it is not an object. A file that is not UTF-8
+    raises the named error here, before any reader (detection is the first to open it)."""
+    from perceptrl.data.encoding import read_lines, read_text
+
+    if path.suffix == ".json":
+        try:
+            data = json.loads(read_text(path))
+        except json.JSONDecodeError:
+            return {}
+        return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+    for _, line in read_lines(path):
+        if line.strip():
             try:
-                data = json.load(f)
+                row = json.loads(line)
             except json.JSONDecodeError:
                 return {}
-            return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
-        for line in f:
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    return {}
-                return row if isinstance(row, dict) else {}
+            return row if isinstance(row, dict) else {}
     return {}
 
 

@@ -15,6 +15,9 @@ Checks, per example (codes in brackets; ``warning`` rows are handled automatical
   puts the images first, EasyR1 would crash) [no_placeholder]; vision special tokens such as
   ``<|image_pad|>`` typed into the text [vision_token_in_text]; empty answer [empty_answer];
   duplicate ids [duplicate_id];
+- text stored as bytes: a text field (problem, answer, id, choices, caption, annotations) read from
+  a ``binary`` column [binary_text; ``--fix`` stores it as text], or holding bytes that are not
+  UTF-8 [not_utf8] — never turned into ``"b'...'"`` text;
 - annotations / boxes: malformed ``visual_key_info`` or annotation items [malformed_annotations];
   unreadable or impossible boxes [malformed_boxes];
 - with a processor: the prompt is built exactly as training builds it
@@ -40,7 +43,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from perceptrl.data.annotations import AnnotationFormatError, annotation_problem, parse_visual_key_info
+from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, annotation_problem, parse_visual_key_info
+from perceptrl.data.formats._rows import BINARY_TEXT_KEY
 from perceptrl.data.images import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_PIXELS,
@@ -63,7 +67,7 @@ MAX_ASPECT_RATIO = 200
 RGB_SAFE_MODES = ("RGB", "L")
 # Special tokens that must never appear as text: each one the processor expands or counts.
 VISION_TOKENS = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>")
-FIXABLE = {"pixels_out_of_bounds", "image_mode", "exif_rotated"}
+FIXABLE = {"pixels_out_of_bounds", "image_mode", "exif_rotated", "binary_text"}
 
 
 @dataclass
@@ -268,6 +272,31 @@ def _text_issues(ex: Example, row: int, vision_tokens: Sequence[str]) -> list[Is
     return issues
 
 
+def _encoding_issues(ex: Example, row: int) -> list[Issue]:
+    """Text fields that arrived as bytes (see :data:`perceptrl.data.formats._rows.BINARY_TEXT_KEY`)."""
+    issues = []
+    for fld, (column, problem) in (ex.metadata.get(BINARY_TEXT_KEY) or {}).items():
+        if problem is None:
+            issues.append(
+                Issue(
+                    row, ex.id, fld, "binary_text",
+                    f"column {column!r} is binary (bytes), not a string column; it is valid UTF-8 text",
+                    f"cast the column to string (pyarrow: `table.cast(...)` with pa.string() for {column!r}; "
+                    f"pandas: `df[{column!r}].str.decode('utf-8')`); `--fix` stores it as text",
+                )
+            )
+        else:
+            issues.append(
+                Issue(
+                    row, ex.id, fld, "not_utf8",
+                    f"column {column!r} holds bytes that are not UTF-8 text: {problem}",
+                    f"decode {column!r} with the encoding it was written in (pandas: "
+                    f"`df[{column!r}].str.decode('cp1252')`) and store UTF-8 strings",
+                )
+            )
+    return issues
+
+
 def _annotation_issues(ex: Example, row: int) -> list[Issue]:
     issues = []
     raw = ex.metadata.get("visual_key_info")
@@ -278,7 +307,7 @@ def _annotation_issues(ex: Example, row: int) -> list[Issue]:
             issues.append(
                 Issue(
                     row, ex.id, "visual_key_info", "malformed_annotations", str(e),
-                    "write it as <info1>…</info1>\\n<info2>…</info2>… (numbered from 1, each closed by its own tag)",
+                    VISUAL_KEY_INFO_FIX,
                 )
             )
     for i, a in enumerate(ex.visual_annotations, 1):
@@ -407,6 +436,7 @@ def validate_examples(
                 decoded[k] = img
         images_ok = bool(ex.images) and len(decoded) == len(ex.images)
         sizes = {k: img.size for k, img in decoded.items()}
+        issues.extend(_encoding_issues(ex, row))
         issues.extend(_text_issues(ex, row, vision_tokens))
         issues.extend(_annotation_issues(ex, row))
         issues.extend(_box_issues(ex, row, sizes))
@@ -443,15 +473,22 @@ def fix_examples(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> tuple[list[Example], list[int]]:
     """Repair the mechanical problems in ``report`` (resize into bounds, convert mode, EXIF
-    transpose). Returns (examples, rows changed): repaired rows are new :class:`Example` objects
-    whose repaired images are re-encoded bytes; every other row is the original object."""
+    transpose, binary text columns that are valid UTF-8 stored as text). Returns (examples, rows
+    changed): repaired rows are new :class:`Example` objects whose repaired images are re-encoded
+    bytes; every other row is the original object."""
     todo: dict[int, set[int]] = {}
     for i in report.issues:
         if i.fixable and i.field.startswith("images["):
             todo.setdefault(i.row, set()).add(int(i.field[len("images[") : -1]))
+        elif i.code == "binary_text":
+            todo.setdefault(i.row, set())
     out = list(examples)
     for row, ks in sorted(todo.items()):
         ex = examples[row]
+        metadata = dict(ex.metadata)
+        marks = {f: m for f, m in (metadata.pop(BINARY_TEXT_KEY, None) or {}).items() if m[1] is not None}
+        if marks:  # bytes that are not UTF-8 stay reported
+            metadata[BINARY_TEXT_KEY] = marks
         images = list(ex.images)
         for k in sorted(ks):
             img = ex.load_image(k)
@@ -460,5 +497,5 @@ def fix_examples(
             fixed = fit_pixels(to_rgb(img), min_pixels, max_pixels)
             fixed.format = fmt  # keep JPEG as JPEG (encode_image picks the format from it)
             images[k] = encode_image(fixed)
-        out[row] = replace(ex, images=images, metadata=dict(ex.metadata))
+        out[row] = replace(ex, images=images, metadata=metadata)
     return out, sorted(todo)

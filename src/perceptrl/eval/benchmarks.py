@@ -74,7 +74,9 @@ def _images(*cells: Any) -> list[Any]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    from perceptrl.data.encoding import text_value
+
+    return text_value(value, "a benchmark text column")  # bytes decoded, never "b'...'"
 
 
 _CHOICE_LINE = re.compile(r"^\s*\(?([A-H])\)?\s*[:.：)]\s*(.+?)\s*$")

@@ -42,7 +42,15 @@ class RawRows:
 
     def __iter__(self) -> Iterator[dict]:
         for i in range(len(self.rows)):
-            yield self.rows[i]
+            try:
+                row = self.rows[i]
+            except UnicodeDecodeError as e:  # a string column whose bytes are not UTF-8
+                raise PerceptrlError(
+                    f"row {i} of {self.origin} holds text that is not UTF-8 ({e.reason})",
+                    where=f"{self.origin}, row {i}",
+                    fix="re-encode the benchmark's text columns as UTF-8 strings",
+                ) from None
+            yield row
 
 
 def is_offline() -> bool:
@@ -113,7 +121,17 @@ def _load_local(path: Path, split: str | None):
             where=str(path),
             fix="use one format per benchmark copy: .parquet, or .jsonl/.json",
         )
-    ds = datasets.load_dataset(kinds.pop(), data_files=[str(p) for p in files], split="train")
+    try:
+        ds = datasets.load_dataset(kinds.pop(), data_files=[str(p) for p in files], split="train")
+    except Exception as e:  # noqa: BLE001 - datasets wraps the cause ("An error occurred while generating")
+        from perceptrl.data.encoding import first_invalid_line
+
+        for p in files:  # a text file that is not UTF-8: name its line instead
+            named = first_invalid_line(p) if p.suffix in (".jsonl", ".json") else None
+            if named is not None:
+                raise named from e
+        raise PerceptrlError(f"datasets cannot read {path}: {type(e).__name__}: {e}", where=str(path),
+                             fix="check the files are complete .parquet / .jsonl / .json rows") from e
     root = path if path.is_dir() else path.parent
     return ds, str(root)
 

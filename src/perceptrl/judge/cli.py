@@ -18,10 +18,11 @@ import logging
 import os
 from pathlib import Path
 
-from perceptrl.data.json_lines import json_objects
+from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, row_annotations
+from perceptrl.data.json_lines import encoding_fix, json_objects
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.config import JudgeConfig
-from perceptrl.judge.reward import build_perception_reward, row_annotations
+from perceptrl.judge.reward import build_perception_reward
 
 log = logging.getLogger(__name__)
 CHUNK = 256
@@ -46,15 +47,26 @@ def read_pairs(path: Path) -> list[dict]:
         if anns is not None and not (isinstance(anns, list) and all(isinstance(a, str) for a in anns)):
             bad.append(f"line {n}: `annotations` must be a list of strings")
             continue
-        if not row_annotations(row):
+        try:  # the dataset parser, so that untagged or mis-numbered visual_key_info is named here
+            anns = row_annotations(row)
+        except AnnotationFormatError as e:
+            bad.append(f"line {n}: {e}")
+            continue
+        if not anns:
             bad.append(f"line {n}: no annotations (`annotations`, `visual_annotations` or `visual_key_info`)")
             continue
+        row["visual_annotations"] = anns
         row["response"] = resp
         row.setdefault("id", n)
         rows.append(row)
     if bad:
-        raise PerceptrlError(f"{len(bad)} bad row(s) in {path}:\n  " + "\n  ".join(bad[:20]), where=str(path),
-                             fix='each line: {"id": ..., "annotations": ["AB = 10", ...], "response": "..."}')
+        fix = 'each line: {"id": ..., "annotations": ["AB = 10", ...], "response": "..."}'
+        if any("visual_key_info" in b for b in bad):
+            fix += f"; visual_key_info: {VISUAL_KEY_INFO_FIX}"
+        enc = encoding_fix(bad, path)
+        more = f"\n  … and {len(bad) - 20} more" if len(bad) > 20 else ""
+        raise PerceptrlError(f"{len(bad)} bad row(s) in {path}:\n  " + "\n  ".join(bad[:20]) + more, where=str(path),
+                             fix=f"{enc}; {fix}" if enc else fix)
     return rows
 
 

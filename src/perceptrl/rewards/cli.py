@@ -22,7 +22,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from perceptrl.data.json_lines import json_objects
+from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, row_annotations
+from perceptrl.data.json_lines import encoding_fix, json_objects
 from perceptrl.errors import PerceptrlError
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ def _load_spec(arg: str):
         import yaml
 
         try:
-            cfg = yaml.safe_load(p.read_text())
+            from perceptrl.data.encoding import read_text
+
+            cfg = yaml.safe_load(read_text(p))
         except yaml.YAMLError as e:
             raise PerceptrlError(f"cannot parse {p}: {e}", where=str(p), fix="fix the YAML") from None
         if isinstance(cfg, dict) and "rewards" in cfg:
@@ -49,7 +52,11 @@ def _load_spec(arg: str):
 
 
 def read_responses(path: Path) -> tuple[list[str], list[dict[str, Any]], list[Any]]:
-    """``(completions, rows, ids)`` from a JSONL file; every bad line is reported at once."""
+    """``(completions, rows, ids)`` from a JSONL file; every bad line is reported at once.
+
+    Annotations are checked here: a ``visual_key_info`` string without ``<infoN>`` tags (or with
+    broken ones) is a bad line, not a row with "no annotations" whose perception term would then
+    be not applicable; a good one is parsed into ``visual_annotations`` (the judge reads that)."""
     if not path.exists():
         raise PerceptrlError(f"input file not found: {path}", where="--input", fix="check the path")
     completions, rows, ids, bad = [], [], [], []
@@ -67,13 +74,24 @@ def read_responses(path: Path) -> tuple[list[str], list[dict[str, Any]], list[An
         if isinstance(meta, dict):
             for k, v in meta.items():
                 obj.setdefault(k, v)
+        try:
+            anns = row_annotations(obj)
+        except AnnotationFormatError as e:
+            bad.append(f"line {n}: {e}")
+            continue
+        if anns:
+            obj["visual_annotations"] = anns
         completions.append(text)
         rows.append(obj)
         ids.append(obj.get("id", n))
     if bad:
         shown = "\n    ".join(bad[:20]) + (f"\n    … and {len(bad) - 20} more" if len(bad) > 20 else "")
+        fix = 'each line must be a JSON object with a "completion" string and the row fields'
+        if any("visual_key_info" in b or "visual_annotations" in b for b in bad):
+            fix += f"; visual_annotations: a list of strings; visual_key_info: {VISUAL_KEY_INFO_FIX}"
+        enc = encoding_fix(bad, path)
         raise PerceptrlError(f"{len(bad)} bad line(s) in {path}:\n    {shown}", where=str(path),
-                             fix='each line must be a JSON object with a "completion" string and the row fields')
+                             fix=f"{enc}; {fix}" if enc else fix)
     return completions, rows, ids
 
 

@@ -10,7 +10,12 @@ are stored in ``metadata`` under the source column's name (consumed again by the
 - ``metadata["visual_key_info"]``: the raw annotation string when re-formatting the parsed list would
   not give it back byte for byte (other separators, surrounding whitespace) or when it is malformed
   (then ``visual_annotations`` is empty and validation reports the string);
-- ``metadata["_image_paths"]``: the ``path`` of ``{"bytes", "path"}`` image structs that carried bytes.
+- ``metadata["_image_paths"]``: the ``path`` of ``{"bytes", "path"}`` image structs that carried bytes;
+- ``metadata["_binary_text"]``: ``{field: [column, problem]}`` for each text field whose cell held
+  *bytes* (a parquet/Arrow ``binary`` column, or a ``string`` column whose bytes are not UTF-8):
+  the field holds the bytes decoded as UTF-8 (``problem`` is ``None``) or, for bytes that are not
+  UTF-8, decoded with U+FFFD replacement characters (``problem`` says where). Never ``"b'...'"``.
+  Validation reports each one (``binary_text`` / ``not_utf8``); writers refuse the second kind.
 """
 
 from __future__ import annotations
@@ -21,10 +26,24 @@ from typing import Any
 from PIL import Image
 
 from perceptrl.data.annotations import AnnotationFormatError, format_visual_key_info, parse_visual_key_info
+from perceptrl.data.encoding import decode_cell
 from perceptrl.data.schema import Box, Example, ImageSource
 from perceptrl.errors import PerceptrlError
 
 IMAGE_PATHS_KEY = "_image_paths"
+BINARY_TEXT_KEY = "_binary_text"
+_BYTES = (bytes, bytearray, memoryview)
+
+
+def text_cell(cell: Any, field: str, column: str | None, marks: dict[str, list[str | None]]) -> Any:
+    """``cell`` with bytes decoded as UTF-8 (recorded in ``marks[field]``, see the module doc);
+    any other value unchanged."""
+    if isinstance(cell, _BYTES):
+        text, problem = decode_cell(cell)
+        marks[field] = [column or field, problem]
+        return text
+    return cell
+
 
 # Canonical field -> source column names tried in order. Strict tables keep round trips exact.
 GENERIC_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -138,23 +157,25 @@ def example_from_row(
     metadata: dict[str, Any] = {}
     used = {c for c in cols.values() if c is not None}
 
-    raw_id = row.get(cols["id"]) if cols["id"] else None
+    marks: dict[str, list[str | None]] = {}
+    raw_id = text_cell(row.get(cols["id"]) if cols["id"] else None, "id", cols["id"], marks)
     ex_id = str(index) if raw_id is None else str(raw_id)
     if raw_id is not None and not isinstance(raw_id, str):
         metadata["id"] = raw_id
 
     images, paths = images_from_cell(row.get(cols["images"])) if cols["images"] else ([], [])
 
-    problem = row.get(cols["problem"]) if cols["problem"] else None
+    problem = text_cell(row.get(cols["problem"]) if cols["problem"] else None, "problem", cols["problem"], marks)
     problem = "" if problem is None else problem if isinstance(problem, str) else str(problem)
 
-    raw_answer = row.get(cols["answer"]) if cols["answer"] else None
+    raw_answer = text_cell(row.get(cols["answer"]) if cols["answer"] else None, "answer", cols["answer"], marks)
     answer = "" if raw_answer is None else raw_answer if isinstance(raw_answer, str) else str(raw_answer)
     if raw_answer is not None and not isinstance(raw_answer, str):
         metadata["answer"] = raw_answer
 
     annotations: list[str] = []
-    ann_cell = row.get(cols["visual_annotations"]) if cols["visual_annotations"] else None
+    ann_col = cols["visual_annotations"]
+    ann_cell = text_cell(row.get(ann_col) if ann_col else None, "visual_key_info", ann_col, marks)
     if isinstance(ann_cell, str):
         try:
             annotations = parse_visual_key_info(ann_cell)
@@ -163,19 +184,21 @@ def example_from_row(
         except AnnotationFormatError:
             metadata["visual_key_info"] = ann_cell
     elif ann_cell is not None:
-        annotations = list(ann_cell)
+        annotations = [text_cell(a, f"visual_annotations[{i}]", ann_col, marks) for i, a in enumerate(ann_cell)]
 
-    choices = row.get(cols["choices"]) if cols["choices"] else None
+    choices = text_cell(row.get(cols["choices"]) if cols["choices"] else None, "choices", cols["choices"], marks)
     if isinstance(choices, str):
         choices = [choices]
-    choices = [str(c) for c in choices] if choices is not None else None
+    if choices is not None:
+        choices = [text_cell(c, f"choices[{i}]", cols["choices"], marks) for i, c in enumerate(choices)]
+        choices = [str(c) for c in choices]
     boxes: list[Box] = []
     if cols["boxes"]:
         try:
             boxes = boxes_from_cell(row.get(cols["boxes"]))
         except (KeyError, TypeError, ValueError):
             metadata["boxes"] = row.get(cols["boxes"])  # validation reports it
-    caption = row.get(cols["caption"]) if cols["caption"] else None
+    caption = text_cell(row.get(cols["caption"]) if cols["caption"] else None, "caption", cols["caption"], marks)
 
     for k, v in row.items():
         if k in used:
@@ -186,6 +209,8 @@ def example_from_row(
             metadata[k] = v
     if any(p is not None for p in paths):
         metadata[IMAGE_PATHS_KEY] = paths
+    if marks:
+        metadata[BINARY_TEXT_KEY] = marks
     return Example(
         id=ex_id,
         images=images,
@@ -230,10 +255,27 @@ def raw_or(example: Example, key: str, value: Any) -> Any:
     return value
 
 
+def check_text_writable(example: Example) -> None:
+    """Refuse to write text that was decoded from bytes that are not UTF-8 (it holds U+FFFD in
+    place of the bytes, so writing it would silently lose them). Bytes that were valid UTF-8 are
+    written as the decoded text: a string column is what every consumer expects."""
+    marks = example.metadata.get(BINARY_TEXT_KEY) or {}
+    bad = {f: m for f, m in marks.items() if m[1] is not None}
+    if bad:
+        fld, (column, problem) = next(iter(bad.items()))
+        raise PerceptrlError(
+            f"cannot write example {example.id!r}: column {column!r} ({fld}) holds bytes that are not UTF-8 text: {problem}",
+            where=f"example {example.id!r}, field {fld}",
+            fix="decode that column with the encoding it was written in and store it as a string column; "
+            "`perceptrl data validate` lists every such row",
+        )
+
+
 def canonical_cells(example: Example, *, answer_key: str = "answer") -> dict[str, Any]:
     """The cells every row-per-example writer stores the same way (in this order): problem, the
     gold answer under ``answer_key`` (TRL calls it ``solution``), choices, visual_annotations,
     boxes, caption. Ids, images and metadata differ per format and are the writer's."""
+    check_text_writable(example)
     return {
         "problem": example.problem,
         answer_key: raw_or(example, "answer", example.answer),
@@ -268,7 +310,7 @@ def visual_key_info_cell(example: Example) -> str | None:
 
 def metadata_columns(examples: Iterable[Example], consumed: Iterable[str]) -> list[str]:
     """Union of metadata keys (first-seen order) minus those a writer already consumed."""
-    skip = set(consumed) | {IMAGE_PATHS_KEY}
+    skip = set(consumed) | {IMAGE_PATHS_KEY, BINARY_TEXT_KEY}
     keys: dict[str, None] = {}
     for ex in examples:
         for k in ex.metadata:

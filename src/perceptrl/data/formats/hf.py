@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from perceptrl.data.encoding import first_invalid_line
 from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
 from perceptrl.data.formats._rows import canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
 from perceptrl.data.schema import Example
@@ -65,6 +66,12 @@ def load(path_or_id: str | Path, split: str | None = None, **load_kwargs: Any):
             return _pick_split(datasets.load_from_disk(str(path)), split, where)
         if path.exists():
             builder = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv", ".arrow": "arrow"}
+            if path.is_file() and path.suffix in (".csv", ".json", ".jsonl"):
+                # checked first (one linear pass): datasets' CSV builder logs an ERROR and says only
+                # "An error occurred", its JSON builder accepts the bytes and fails row by row later
+                named = first_invalid_line(path)
+                if named is not None:
+                    raise named
             try:
                 if path.is_file() and path.suffix in builder:
                     ds = datasets.load_dataset(builder[path.suffix], data_files=str(path), split=split or "train", **load_kwargs)
@@ -106,10 +113,34 @@ def read(
     ds = load(path_or_id, split, **load_kwargs)
     path = Path(path_or_id).expanduser()
     root = str(path.resolve()) if path.is_dir() else str(path.parent.resolve()) if path.exists() else None
-    return [
-        example_from_row(r, i, root=root, source=str(path_or_id), column_mapping=column_mapping, merge_metadata_column=True)
-        for i, r in enumerate(undecoded(ds))
-    ]
+    out: list[Example] = []
+    try:
+        for i, r in enumerate(undecoded(ds)):
+            out.append(example_from_row(r, i, root=root, source=str(path_or_id), column_mapping=column_mapping, merge_metadata_column=True))
+    except UnicodeDecodeError as e:
+        raise _not_utf8_rows(ds, len(out), str(path_or_id), e) from None
+    return out
+
+
+def _not_utf8_rows(ds, row: int, where: str, err: UnicodeDecodeError) -> PerceptrlError:
+    """The named error for string cells that are not UTF-8 in a ``datasets`` table (Arrow stores
+    what the file held; the error only surfaces when a row is turned into Python objects)."""
+    import pyarrow as pa
+
+    table = ds.data.table if hasattr(ds.data, "table") else ds.data
+    columns = []
+    for name in table.column_names:
+        try:
+            table.column(name).validate(full=True)
+        except pa.ArrowInvalid:
+            columns.append(name)
+    cols = ", ".join(repr(c) for c in columns) or "a string column"
+    return PerceptrlError(
+        f"{where}: row {row} holds text that is not UTF-8 in column {cols} ({err.reason})",
+        where=f"{where}, row {row}, column {cols}",
+        fix="decode the column with the encoding it was written in and store it as UTF-8 strings "
+        "(or read the parquet file itself with --format perception_r1, which lists every bad row)",
+    )
 
 
 def write(examples: Sequence[Example], path: str | Path, **_: Any) -> Path:

@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from perceptrl.data.formats._rows import IMAGE_PATHS_KEY, canonical_cells, example_from_row, raw_or
+from perceptrl.data.encoding import read_lines, read_text
+from perceptrl.data.json_lines import has_surrogate, may_hold_surrogate
+from perceptrl.data.formats._rows import BINARY_TEXT_KEY, IMAGE_PATHS_KEY, canonical_cells, example_from_row, raw_or
 from perceptrl.data.images import image_extension, read_image_bytes
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
@@ -39,27 +41,44 @@ def _decode(obj: dict[str, Any]) -> Any:
     return obj
 
 
+def _surrogate_error(path: Path, where: str) -> PerceptrlError:
+    return PerceptrlError(
+        f"{where} holds an unpaired surrogate escape (such as \\ud800): valid JSON, but not a character, "
+        "and no UTF-8 file can store it",
+        where=where,
+        fix="remove the escape or write the character it was meant to be (a pair \\ud83d\\ude00 is fine)",
+    )
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``.json`` list or a JSONL file; the first undecodable or invalid line raises
+    :class:`PerceptrlError` naming ``path:line`` (see :mod:`perceptrl.data.encoding`)."""
+    if path.suffix == ".json":
+        text = read_text(path)
+        try:
+            data = json.loads(text, object_hook=_decode)
+        except json.JSONDecodeError as e:
+            raise PerceptrlError(f"invalid JSON: {e}", where=f"{path}:{e.lineno}", fix="fix the JSON syntax") from e
+        if not isinstance(data, list):
+            raise PerceptrlError("a .json dataset must hold a list of objects", where=str(path), fix="use JSONL, one object per line")
+        if may_hold_surrogate(text):
+            for i, row in enumerate(data):
+                if has_surrogate(row):
+                    raise _surrogate_error(path, f"{path}, row {i}")
+        return data
     rows = []
-    with path.open(encoding="utf-8") as f:
-        if path.suffix == ".json":
-            try:
-                data = json.load(f, object_hook=_decode)
-            except json.JSONDecodeError as e:
-                raise PerceptrlError(f"invalid JSON: {e}", where=str(path), fix="fix the JSON syntax") from e
-            if not isinstance(data, list):
-                raise PerceptrlError("a .json dataset must hold a list of objects", where=str(path), fix="use JSONL, one object per line")
-            return data
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line, object_hook=_decode)
-            except json.JSONDecodeError as e:
-                raise PerceptrlError(f"invalid JSON on line {lineno}: {e.msg}", where=f"{path}:{lineno}", fix="fix or remove that line") from e
-            if not isinstance(row, dict):
-                raise PerceptrlError(f"line {lineno} is not a JSON object", where=f"{path}:{lineno}", fix="one object per line")
-            rows.append(row)
+    for lineno, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line, object_hook=_decode)
+        except json.JSONDecodeError as e:
+            raise PerceptrlError(f"invalid JSON on line {lineno}: {e.msg}", where=f"{path}:{lineno}", fix="fix or remove that line") from e
+        if not isinstance(row, dict):
+            raise PerceptrlError(f"line {lineno} is not a JSON object", where=f"{path}:{lineno}", fix="one object per line")
+        if may_hold_surrogate(line) and has_surrogate(row):
+            raise _surrogate_error(path, f"{path}:{lineno}")
+        rows.append(row)
     return rows
 
 
@@ -76,46 +95,82 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80] or "x"
 
 
-def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "images", **_: Any) -> Path:
-    """Write ``path`` (a .jsonl file) and the images under ``path.parent / image_dir``.
+def write_json_rows(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """One row per line: JSON Lines for ``.jsonl``, a JSON list (what the reader expects) for ``.json``."""
+    lines = [json.dumps(row, ensure_ascii=False, default=_encode) for row in rows]
+    with path.open("w", encoding="utf-8") as f:
+        if path.suffix == ".json":
+            f.write("[\n" + ",\n".join(lines) + "\n]\n")
+        else:
+            f.write("".join(line + "\n" for line in lines))
+    return path
 
-    Image bytes are copied verbatim (never re-encoded). Existing files of the same name are
-    overwritten, so re-running a conversion is idempotent.
+
+class ImageFiles:
+    """Writes examples' images as files under ``base / image_dir``, returning paths relative to
+    ``base`` (the output file's folder, which readers resolve them against — so the written dataset
+    validates without ``path_escape``, wherever the source images were).
+
+    Bytes are copied verbatim (never re-encoded), named ``{id}_{k}.{ext}``. A file of that name
+    holding the same bytes is reused (re-running a conversion is idempotent); one holding other
+    bytes is never overwritten (it may be an image of the *input* dataset, when the output is
+    written beside it): the image gets the next free name, ``{id}_{k}-1.{ext}``.
     """
+
+    def __init__(self, base: Path, image_dir: str = "images"):
+        self.base, self.image_dir = base, image_dir
+        self.root = base / image_dir
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.used: set[str] = set()
+
+    def _free(self, name: str, data: bytes) -> bool:
+        if name in self.used:
+            return False
+        target = self.root / name
+        return not target.exists() or (target.is_file() and target.read_bytes() == data)
+
+    def store(self, ex: Example) -> list[str]:
+        rel_paths = []
+        for k, src in enumerate(ex.images):
+            try:
+                data = read_image_bytes(src, ex.root)
+            except OSError as e:
+                raise PerceptrlError(
+                    f"cannot read image {k} of example {ex.id!r}: {e}",
+                    where=f"example {ex.id!r}, field images[{k}]",
+                    fix="run `perceptrl data validate` on the source first",
+                ) from e
+            stem, ext = f"{_safe(ex.id)}_{k}", image_extension(data)
+            name, n = stem + ext, 1
+            while not self._free(name, data):
+                name, n = f"{stem}-{n}{ext}", n + 1
+            self.used.add(name)
+            target = self.root / name
+            if not target.exists():
+                target.write_bytes(data)
+            rel_paths.append(f"{self.image_dir}/{name}")
+        return rel_paths
+
+
+def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "images", **_: Any) -> Path:
+    """Write ``path`` (a .jsonl file) and the images under ``path.parent / image_dir``
+    (see :class:`ImageFiles`)."""
     path = Path(path)
     if path.suffix not in (".jsonl", ".json"):
         path = path / "data.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    img_root = path.parent / image_dir
-    img_root.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    with path.open("w", encoding="utf-8") as f:
-        for ex in examples:
-            rel_paths = []
-            for k, src in enumerate(ex.images):
-                try:
-                    data = read_image_bytes(src, ex.root)
-                except OSError as e:
-                    raise PerceptrlError(
-                        f"cannot read image {k} of example {ex.id!r}: {e}",
-                        where=f"example {ex.id!r}, field images[{k}]",
-                        fix="run `perceptrl data validate` on the source first",
-                    ) from e
-                stem = f"{_safe(ex.id)}_{k}"
-                name, n = stem + image_extension(data), 1
-                while name in used:
-                    name, n = f"{stem}-{n}{image_extension(data)}", n + 1
-                used.add(name)
-                (img_root / name).write_bytes(data)
-                rel_paths.append(f"{image_dir}/{name}")
-            meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY)}
-            if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
-                meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
-            row = {
-                "id": raw_or(ex, "id", ex.id),
-                "images": rel_paths,
-                **canonical_cells(ex),
-                "metadata": meta,
-            }
-            f.write(json.dumps(row, ensure_ascii=False, default=_encode) + "\n")
-    return path
+    files = ImageFiles(path.parent, image_dir)
+    rows = []
+    for ex in examples:
+        rel_paths = files.store(ex)
+        meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY)}
+        if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
+            meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
+        row = {
+            "id": raw_or(ex, "id", ex.id),
+            "images": rel_paths,
+            **canonical_cells(ex),
+            "metadata": meta,
+        }
+        rows.append(row)
+    return write_json_rows(rows, path)

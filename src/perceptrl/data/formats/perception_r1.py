@@ -17,12 +17,14 @@ from typing import Any
 
 from perceptrl.data.formats._rows import (
     boxes_to_cell,
+    check_text_writable,
     example_from_row,
     image_structs,
     metadata_columns,
     raw_or,
     visual_key_info_cell,
 )
+from perceptrl.data.encoding import arrow_rows
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 
@@ -71,7 +73,7 @@ def read_rows(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for f in parquet_files(path, split):
         try:
-            rows.extend(pq.read_table(f).to_pylist())
+            rows.extend(arrow_rows(pq.read_table(f)))
         except Exception as e:  # noqa: BLE001 - any arrow failure means an unreadable file
             raise PerceptrlError(f"cannot read parquet file: {e}", where=str(f), fix="check the file is a complete parquet file") from e
     return rows
@@ -102,6 +104,7 @@ def to_rows(examples: Sequence[Example]) -> list[dict[str, Any]]:
     extra = metadata_columns(examples, consumed=("id", "answer", "visual_key_info"))
     rows = []
     for ex in examples:
+        check_text_writable(ex)
         row: dict[str, Any] = {}
         if write_id:
             row["id"] = raw_or(ex, "id", ex.id)

@@ -13,13 +13,13 @@ Files: ``.parquet``, ``.jsonl``/``.json`` (images as paths), or a ``save_to_disk
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
-from perceptrl.data.formats._rows import canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
+from perceptrl.data.encoding import decode_cell
+from perceptrl.data.formats._rows import BINARY_TEXT_KEY, canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
 from perceptrl.data.images import read_image_bytes, resolve_path
 from perceptrl.data.prompt import build_messages
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
@@ -35,6 +35,20 @@ CANDIDATES = {
     "boxes": ("boxes",),
     "caption": ("caption",),
 }
+
+
+def _decoded(value: Any, problems: list[str | None]) -> Any:
+    """``value`` with every bytes string in it decoded (a binary ``prompt`` column); one entry per
+    decoded string in ``problems`` (``None`` when it was UTF-8)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text, problem = decode_cell(value)
+        problems.append(problem)
+        return text
+    if isinstance(value, dict):
+        return {k: _decoded(v, problems) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_decoded(v, problems) for v in value]
+    return value
 
 
 def problem_from_prompt(prompt: Any) -> tuple[str, str | None]:
@@ -98,6 +112,11 @@ def read(path: str | Path, split: str | None = None, **_: Any) -> list[Example]:
         prompt = row.pop("prompt")
         ex = example_from_row(row, i, root=root, source=str(path), candidates=CANDIDATES)
         if "problem" not in row:
+            problems: list[str | None] = []
+            prompt = _decoded(prompt, problems)
+            if problems:  # a binary prompt column: reported like any binary text column
+                bad = [p for p in problems if p is not None]
+                ex.metadata.setdefault(BINARY_TEXT_KEY, {})["problem"] = ["prompt", bad[0] if bad else None]
             ex.problem, system = problem_from_prompt(prompt)
             if system is not None:
                 ex.metadata["system_prompt"] = system
@@ -105,7 +124,10 @@ def read(path: str | Path, split: str | None = None, **_: Any) -> list[Example]:
     return out
 
 
-def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: bool = True) -> list[dict[str, Any]]:
+def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: bool = True, image_files: Any = None) -> list[dict[str, Any]]:
+    """Rows in the TRL layout. Images: ``{"bytes", "path"}`` structs (``embed_images``), else paths
+    written by ``image_files`` (a :class:`~perceptrl.data.formats.jsonl.ImageFiles`, relative to the
+    output's folder), else absolute paths of the source files (in-memory use only)."""
     extra = metadata_columns(examples, consumed=("id", "answer", "system_prompt"))
     rows = []
     for ex in examples:
@@ -114,6 +136,8 @@ def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: 
             messages = [{"role": "system", "content": [{"type": "text", "text": ex.metadata["system_prompt"]}]}, *messages]
         if embed_images:
             images = image_structs(ex)
+        elif image_files is not None:
+            images = image_files.store(ex)
         else:
             images = [str(resolve_path(s, ex.root)) if isinstance(s, str) else read_image_bytes(s) for s in ex.images]
         row = {
@@ -128,17 +152,17 @@ def to_rows(examples: Sequence[Example], template: str = "plain", embed_images: 
     return rows
 
 
-def write(examples: Sequence[Example], path: str | Path, *, template: str = "plain", **_: Any) -> Path:
+def write(examples: Sequence[Example], path: str | Path, *, template: str = "plain", image_dir: str = "images", **_: Any) -> Path:
     path = Path(path)
     try:
         if path.suffix in (".jsonl", ".json"):
-            from perceptrl.data.formats.jsonl import _encode
+            from perceptrl.data.formats.jsonl import ImageFiles, write_json_rows
 
+            # image files beside the JSONL, paths relative to it: absolute paths (or ones into the
+            # source folder) would fail `path_escape` when the written file is validated
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8") as f:
-                for row in to_rows(examples, template, embed_images=False):
-                    f.write(json.dumps(row, ensure_ascii=False, default=_encode) + "\n")
-            return path
+            rows = to_rows(examples, template, embed_images=False, image_files=ImageFiles(path.parent, image_dir))
+            return write_json_rows(rows, path)
         ds = rows_to_dataset(to_rows(examples, template), image_list_columns=("images",))
     except OSError as e:
         raise PerceptrlError(f"cannot read an image: {e}", where=str(path), fix="run `perceptrl data validate` on the source first") from e
