@@ -35,9 +35,11 @@ from typing import NamedTuple
 __all__ = ["Box", "boxes", "box_content", "extract_answer", "extract_answer_block", "last_boxed", "has_strict_box"]
 
 _TAG_RE = re.compile(r"<(/?)answer>", re.IGNORECASE)
-# One token of the box scan: a run of backslashes followed by a box command or a brace, or a brace.
-_SCAN_RE = re.compile(r"(\\+)(?:(boxed|fbox)(?![A-Za-z])|([{}]))?|([{}])")
-_SPACES_RE = re.compile(r" *")
+# One token of the box scan: a run of backslashes followed by a box command (with the spaces and
+# the "{" after it) or by a brace; or a bare brace.
+# The tail after the run is optional so that a run of backslashes is consumed whole: retrying
+# inside a long run would be quadratic.
+_SCAN_RE = re.compile(r"(\\+)(?:(boxed|fbox)(?![A-Za-z])( *)(\{)?|([{}]))?|([{}])")
 _TOKEN_RE = re.compile(r"[^\s$]+")
 _NONSPACE_RE = re.compile(r"\S")
 # "final answer is X", "answer: X", "the answer is X" — X runs to the end of its line.
@@ -71,6 +73,54 @@ class Box(NamedTuple):
         return self.end >= 0 and not self.blank
 
 
+def _scan(text: str):
+    """The box commands of ``text`` as parallel lists ``(starts, commands, spaced, braced, begins,
+    ends)`` (see :class:`Box`), in one pass over its backslashes and braces."""
+    n = len(text)
+    stack: list[int] = []          # positions of the unclosed "{"
+    push, pop = stack.append, stack.pop
+    opener: dict[int, int] = {}    # position of a box's "{" -> index of that box
+    starts: list[int] = []
+    commands: list[str] = []
+    spaced: list[bool] = []
+    braced: list[bool] = []
+    begins: list[int] = []
+    ends: list[int] = []
+    for m in _SCAN_RE.finditer(text):
+        slashes, command, spaces, obrace, after_slashes, brace = m.groups()
+        if command is not None:
+            start = m.start() + len(slashes) - 1
+            if obrace is not None:
+                pos = m.end() - 1
+                opener[pos] = len(starts)
+                push(pos)
+                starts.append(start), commands.append(command), spaced.append(bool(spaces)), braced.append(True)
+                begins.append(pos + 1), ends.append(-1)
+            elif spaces:  # "\boxed 3": the next token
+                k = m.end()
+                if k < n and not text[k].isspace() and text[k] != "$":
+                    starts.append(start), commands.append(command), spaced.append(True), braced.append(False)
+                    begins.append(k), ends.append(_TOKEN_RE.match(text, k).end())
+            continue
+        if after_slashes is not None:
+            if len(slashes) % 2:
+                continue  # \{ or \}: an escaped brace
+            brace = after_slashes
+        if brace == "{":
+            push(m.end() - 1)
+        elif brace == "}" and stack:
+            idx = opener.pop(pop(), None)
+            if idx is not None:
+                ends[idx] = m.end() - 1
+    return starts, commands, spaced, braced, begins, ends
+
+
+def _blank(text: str, begin: int, end: int) -> bool:
+    # Linear over all boxes: only the whitespace run at the start of each argument is scanned,
+    # and those runs cannot overlap (each argument starts right after a "{" or a space run).
+    return _NONSPACE_RE.search(text, begin, end) is None
+
+
 def boxes(text: str) -> list[Box]:
     """Every box command of ``text``, in order, found in one pass (linear in ``len(text)``).
 
@@ -80,36 +130,12 @@ def boxes(text: str) -> list[Box]:
     finds, without re-scanning. A command is recognised after any run of backslashes
     (``\\\\boxed{3}``, a doubly escaped box, counts), as the reference's regex does.
     """
-    n = len(text)
-    stack: list[int] = []          # positions of the unclosed "{"
-    opener: dict[int, int] = {}    # position of a box's "{" -> index of that box in `found`
-    found: list[list] = []
-    for m in _SCAN_RE.finditer(text):
-        slashes, command, after_slashes, brace = m.groups()
-        if command is not None:
-            j = m.end()
-            k = _SPACES_RE.match(text, j).end()
-            start = m.start() + len(slashes) - 1
-            if k < n and text[k] == "{":
-                opener[k] = len(found)
-                found.append([start, command, k > j, True, k + 1, -1, True])
-            elif k > j and k < n and not text[k].isspace() and text[k] != "$":  # "\boxed 3": the next token
-                found.append([start, command, True, False, k, _TOKEN_RE.match(text, k).end(), False])
-            continue
-        if after_slashes is not None:
-            if len(slashes) % 2:
-                continue  # \{ or \}: an escaped brace
-            brace = after_slashes
-        if brace == "{":
-            stack.append(m.end() - 1)
-        elif brace == "}" and stack:
-            idx = opener.pop(stack.pop(), None)
-            if idx is not None:
-                box = found[idx]
-                box[5] = m.end() - 1
-                # Linear overall: the whitespace run at the start of each group is scanned once.
-                box[6] = _NONSPACE_RE.search(text, box[4], box[5]) is None
-    return [Box(*b) for b in found]
+    starts, commands, spaced, braced, begins, ends = _scan(text)
+    return [
+        Box(starts[i], commands[i], spaced[i], braced[i], begins[i], ends[i],
+            ends[i] < 0 or _blank(text, begins[i], ends[i]))
+        for i in range(len(starts))
+    ]
 
 
 def box_content(text: str, box: Box) -> str | None:
@@ -123,9 +149,12 @@ def last_boxed(text: str) -> str | None:
     An unbalanced (truncated) or empty last box is skipped in favour of the previous complete one.
     ``\\boxed 5`` (no braces) yields ``5``; nested boxes yield the innermost (it starts last).
     """
-    for box in reversed(boxes(text)):
-        if box.complete:
-            return text[box.begin : box.end]
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return None
+    _, _, _, _, begins, ends = _scan(text)
+    for i in range(len(begins) - 1, -1, -1):
+        if ends[i] >= 0 and not _blank(text, begins[i], ends[i]):
+            return text[begins[i] : ends[i]]
     return None
 
 
@@ -133,7 +162,13 @@ def has_strict_box(text: str) -> bool:
     """Whether ``text`` holds a complete, non-empty ``\\boxed{…}`` written exactly so: the
     command ``\\boxed`` directly followed by a balanced brace group (the reference's
     ``\\boxed{.+?}``). ``\\boxed {3}``, ``\\boxed 3``, ``\\fbox{3}`` and ``\\boxed{}`` do not count."""
-    return any(b.command == "boxed" and b.braced and not b.spaced and b.complete for b in boxes(text))
+    if "\\boxed{" not in text:
+        return False
+    starts, commands, spaced, braced, begins, ends = _scan(text)
+    return any(
+        commands[i] == "boxed" and braced[i] and not spaced[i] and ends[i] >= 0 and not _blank(text, begins[i], ends[i])
+        for i in range(len(starts))
+    )
 
 
 def extract_answer_block(text: str) -> str | None:
