@@ -1,4 +1,10 @@
-from perceptrl.rewards.answer import extract_answer, extract_answer_block, last_boxed
+import random
+import re
+import time
+
+import pytest
+
+from perceptrl.rewards.answer import boxes, extract_answer, extract_answer_block, has_strict_box, last_boxed
 
 
 def test_multiline_answer_block_is_read_across_lines():
@@ -44,14 +50,6 @@ def test_200kb_response_is_fast():
 
 
 # ----------------------------------------------------------------------------- one-pass scans
-
-import random
-import re
-import time
-
-import pytest
-
-from perceptrl.rewards.answer import boxes, has_strict_box
 
 
 def _old_braced(text, start):
