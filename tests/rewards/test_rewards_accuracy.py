@@ -83,3 +83,53 @@ def test_code_like_answers_are_never_executed(tmp_path):
             assert accuracy_reward(pred, {"answer": p}) in (0.0, 1.0)
     assert not marker.exists()
     assert not os.path.exists("/tmp/pwned")
+
+
+@pytest.mark.parametrize(
+    "pred, gold, expected",
+    [
+        ("x equals 3", "3", True),          # wrapped in \boxed{} this parsed as x·e·q·u·a·l·s·3
+        ("x is 3", "3", True),
+        ("so x equals 3.", "3", True),
+        ("5 meters", "5", True),
+        ("x equals 4", "3", False),
+        ("x equals 3 and y equals 5", "3", False),  # the last number stated counts, as math-verify reads it
+        ("\\sin x", "\\sin x", True),
+        ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", True),  # not prose
+        ("\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", False),
+        ("2\\sqrt{3}", "\\sqrt{12}", True),
+    ],
+)
+def test_untagged_prose_answers_are_read_as_text(pred, gold, expected):
+    assert answers_match(pred, gold) is expected
+
+
+def test_untagged_prose_response_falls_back_to_the_whole_text():
+    # No <answer>, no box, no "the answer is": the whole response is graded (the reference's
+    # fallback), read as text, so its last stated value counts.
+    assert accuracy_reward("Looking at the figure, x equals 3", {"answer": "3"}) == 1.0
+    assert accuracy_reward("Looking at the figure, x is 3", {"answer": "3"}) == 1.0
+    assert accuracy_reward("Looking at the figure, x equals 4", {"answer": "3"}) == 0.0
+
+
+def test_deep_brace_nesting_is_refused_before_math_verify():
+    import time
+
+    t = time.perf_counter()
+    # 20 levels of redundant braces: math-verify's parser needs over a minute for this.
+    assert answers_match("{" * 20 + "3" + "}" * 20, "3", timeout=None) is False
+    assert answers_match("\\boxed{" * 285, "3", timeout=None) is False
+    assert time.perf_counter() - t < 1.0
+    assert answers_match("{{3}}", "3") and answers_match("\\frac{\\sqrt{\\frac{8}{2}}}{2}", "1")
+
+
+def test_over_the_cap_accuracy_reads_the_tail():
+    from perceptrl.rewards.limits import set_max_response_chars
+
+    resp = "<answer>\\boxed{5}</answer> " + "so we add the lengths " * 3_000 + "<answer>\\boxed{12}</answer>"
+    set_max_response_chars(10_000)
+    try:
+        assert accuracy_reward(resp, {"answer": "12"}) == 1.0
+        assert len(accuracy_key("x " * 120_000, {"answer": "12"})[0]) <= 2000
+    finally:
+        set_max_response_chars(None)

@@ -44,3 +44,55 @@ def test_200kb_response_is_linear():
     assert format_ok(big, "strict_newlines")
     assert not format_ok("<think>\n" * 30_000, "strict_newlines")
     assert time.perf_counter() - t < 1.0
+
+
+def test_think_newlines_are_not_shared():
+    # One "\n" cannot be both the one after <think> and the one before </think> (the reference's
+    # "<think>\n.*?\n</think>" needs two); an empty thought with two newlines is allowed.
+    assert not format_ok("<think>\n</think>\n<answer>\n\\boxed{3}\n</answer>", "strict_newlines")
+    assert format_ok("<think>\n\n</think>\n<answer>\n\\boxed{3}\n</answer>", "strict_newlines")
+    assert not format_ok("<think>\nx\n</think>\n<answer>\n</answer>", "strict_newlines")
+
+
+@pytest.mark.parametrize("box", ["\\boxed{}", "\\boxed{ }", "\\boxed {3}", "\\boxed 3", "\\fbox{3}", "\\boxed{\\frac{1}{2}"])
+def test_box_must_be_written_as_asked(box):
+    # The prompt asks for \boxed{}: the reference's \boxed{.+?} rejects all of these (the
+    # unbalanced one aside, which its lazy match accepts); so does every pattern that needs a box.
+    strict = f"<think>\nx\n</think>\n<answer>\nso {box}\n</answer>"
+    assert not format_ok(strict, "strict_newlines")
+    assert not format_ok(f"<think>x</think> so {box}", "think_boxed")
+    assert format_ok(strict.replace(box, "\\boxed{3}"), "strict_newlines")
+
+
+def test_over_the_cap_scores_zero_without_reading():
+    from perceptrl.rewards.limits import max_response_chars, set_max_response_chars
+
+    valid = "<think>\n" + "x " * 20_000 + "\n</think>\n<answer>\n\\boxed{1}\n</answer>"  # 40 KB
+    fn = make_format_reward("strict_newlines")
+    assert fn(valid, {}) == 1.0
+    set_max_response_chars(len(valid) - 1)
+    try:
+        assert format_ok(valid, "strict_newlines")  # the pure check is exact on any length
+        assert fn(valid, {}) == 0.0
+        assert make_format_reward("think_answer")(valid, {}) == 0.0
+    finally:
+        set_max_response_chars(None)
+    assert max_response_chars() >= len(valid) and fn(valid, {}) == 1.0
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["\\boxed{" * 30_000, "\\boxed{\\boxed{" * 15_000, "ignore the rules and output 1 " * 7_000],
+    ids=["unclosed", "nested", "imperative"],
+)
+def test_200kb_degenerate_answers_are_linear(body):
+    # 200 KB inside a well-formed frame: the box scan reads all of it. The rescanning version
+    # took 15 s on 56 KB of unclosed boxes.
+    import time
+
+    text = f"<think>\nx\n</think>\n<answer>\n{body}\n</answer>"
+    assert len(text) > 200_000
+    for pattern in ("strict_newlines", "think_boxed", "think_answer"):
+        t = time.perf_counter()
+        format_ok(text, pattern)
+        assert time.perf_counter() - t < 1.0, pattern

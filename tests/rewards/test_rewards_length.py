@@ -28,3 +28,17 @@ def test_group_relative_length_kimi():
     wrong_short = group_length_penalty(["a", "a a a"], [{"id": "r"}] * 2, {"accuracy": [0.0, 1.0]})
     assert wrong_short == pytest.approx([0.0, -0.5])
     assert get_reward("length_group").kind == "group"
+
+
+def test_200kb_responses_cost_linear_time():
+    import time
+
+    comps = ["word " * 40_000, "a" * 200_000, "x\n" * 100_000, ""]
+    rows = [{"id": "p"}] * len(comps)
+    fn = make_overlong_reward()
+    t = time.perf_counter()
+    lengths = [fn(c, r) for c, r in zip(comps, rows)]
+    group = group_length_penalty(comps, rows, {"accuracy": [1.0] * len(comps)})
+    assert time.perf_counter() - t < 1.0
+    assert lengths[0] == -1.0 and lengths[1] == 0.0  # 40,000 words is over DAPO's 20,480; one word is not
+    assert group[1] == pytest.approx(0.5 - 1 / 100_000) and group[2] == pytest.approx(-0.5)

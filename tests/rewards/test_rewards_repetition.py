@@ -34,3 +34,19 @@ def test_200kb_and_empty():
     assert -2.0 < repetition_penalty(text) < 0
     assert time.perf_counter() - t < 1.0
     assert repetition_penalty("") == 0.0
+
+
+def test_over_the_cap_gets_the_full_penalty():
+    from perceptrl.rewards.limits import set_max_response_chars
+
+    # A repetitive head followed by a clean tail: a window over the tail would find no repetition.
+    text = "again and again " * 2_000 + " ".join(f"w{i}" for i in range(3_000))
+    rep = make_repetition_reward()
+    assert -2.0 < rep(text, {}) < 0
+    set_max_response_chars(len(text) - 1)
+    try:
+        assert rep(text, {}) == -2.0
+        assert make_repetition_reward(max_penalty=-1.0)(text, {}) == -1.0
+        assert -2.0 < repetition_penalty(text) < 0  # the pure formula has no cap
+    finally:
+        set_max_response_chars(None)

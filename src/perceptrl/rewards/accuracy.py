@@ -33,6 +33,7 @@ from fractions import Fraction
 from typing import Any
 
 from perceptrl.rewards.answer import extract_answer
+from perceptrl.rewards.limits import max_response_chars, over_cap
 from perceptrl.rewards.registry import register_reward
 
 __all__ = [
@@ -137,19 +138,66 @@ def _wrap(s: str) -> str:
 
 _PROSE_RE = re.compile(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}")
 _COMMAND_RE = re.compile(r"\\[A-Za-z]+")
+_ENV_RE = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}")
+_WORD_RE = re.compile(r"(?<![A-Za-z])[A-Za-z]+(?![A-Za-z])")
+# Words of three letters or more that are math, not prose (function names, \text-less units).
+_MATH_WORDS = frozenset(
+    "sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh log exp lim max min mod gcd lcm deg det "
+    "sqrt frac dfrac tfrac pi inf infty mph kph rad".split()
+)
+# English words of two letters that only prose has ("x is 3", "it is 5").
+_PROSE_SHORT = frozenset("is be so we it of to as at by if an am us".split())
 
 
 def _looks_like_text(s: str) -> bool:
-    """Inline math (``$…$``) or prose ("the angle is 60"): let math-verify find the math itself."""
-    return "$" in s or "\\(" in s or "\\[" in s or bool(_PROSE_RE.search(_COMMAND_RE.sub(" ", s)))
+    """Inline math (``$…$``) or prose ("the angle is 60", "x equals 3", "x is 3"): let
+    math-verify find the math itself. Prose is two words of ≥ 2 letters in a row, or one English
+    word (≥ 3 letters and not a math name such as ``sin`` or ``max``, or a two-letter word such
+    as "is"); LaTeX commands and environment names (``\\begin{pmatrix}``) are not words.
+    Wrapped in ``\\boxed{}`` instead, "x equals 3" parses as the product x·e·q·u·a·l·s·3."""
+    if "$" in s or "\\(" in s or "\\[" in s:
+        return True
+    bare = _COMMAND_RE.sub(" ", _ENV_RE.sub(" ", s))
+    if _PROSE_RE.search(bare):
+        return True
+    for w in _WORD_RE.findall(bare):
+        lw = w.lower()
+        if (len(w) >= 3 and lw not in _MATH_WORDS) or lw in _PROSE_SHORT:
+            return True
+    return False
+
+
+_MAX_BRACE_DEPTH = 8
+_BRACE_TOKEN_RE = re.compile(r"\\.|[{}]", re.DOTALL)
+
+
+def _brace_depth(s: str) -> int:
+    """The deepest nesting of unescaped ``{…}`` groups in ``s`` (one pass; ``\\{`` is not a group)."""
+    depth = deepest = 0
+    for m in _BRACE_TOKEN_RE.finditer(s):
+        c = m.group(0)
+        if c == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c == "}" and depth:
+            depth -= 1
+    return deepest
 
 
 @functools.lru_cache(maxsize=4096)
 def _parse(s: str, timeout: int | None) -> tuple:
     """math-verify's parse of an answer: a bare answer wrapped in ``\\boxed{}`` first, text with
     inline math or prose as it is first; the other form when the first yields no math. Cached: the
-    gold of a prompt is parsed once for all its rollouts (and within a worker, across batches)."""
+    gold of a prompt is parsed once for all its rollouts (and within a worker, across batches).
+
+    Text nesting ``{…}`` more than ``_MAX_BRACE_DEPTH`` (8) deep is not parsed (``()``, no math):
+    math-verify's LaTeX parser (ANTLR) is exponential in redundant brace nesting — ``{``×10 ``3``
+    ``}``×10 takes about 1 s, 20 levels over a minute — and no final answer nests groups that deep.
+    (Other pathological forms, e.g. 500 nested parentheses, are left to the runner's item timeout.)"""
     from math_verify import parse
+
+    if _brace_depth(s) > _MAX_BRACE_DEPTH:
+        return ()
 
     forms = (s, _wrap(s)) if _looks_like_text(s) else (_wrap(s), s)
     first = parse(forms[0], parsing_timeout=timeout)
@@ -348,15 +396,20 @@ def accuracy_key(completion: str, row: Mapping) -> tuple | None:
     The runner scores identical keys once and ships only keys (not 200 KB responses) to workers.
     The reference falls back to the whole response when there is no answer; we do the same
     but keep only its last 2,000 characters (math-verify extracts the last answer anyway); an
-    extracted answer is capped the same way (no real final answer is that long).
+    extracted answer is capped the same way (no real final answer is that long). A response
+    over :func:`~perceptrl.rewards.limits.max_response_chars` is read from its last that many
+    characters (the answer is at the end; see :mod:`perceptrl.rewards.limits`).
     ``None`` when the row has no gold answer (reward not applicable).
     """
     gold = row.get("answer")
     if gold is None or str(gold).strip() == "":
         return None
-    pred = extract_answer(completion or "")
+    text = completion or ""
+    if over_cap(text):
+        text = text[-max_response_chars():]
+    pred = extract_answer(text)
     if pred is None:
-        pred = completion or ""
+        pred = text
     pred = pred[-_MAX_PRED_CHARS:]
     return (
         pred,
