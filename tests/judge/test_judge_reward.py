@@ -242,3 +242,22 @@ def test_visual_key_info_string_and_conversational_completions():
         row_annotations({"id": "r7", "visual_key_info": "<info1>a</info1> stray <info2>b</info2>"})
     r = build_perception_reward({"backend": "rules"})
     assert r.score([[{"role": "assistant", "content": "AB = 10"}]], [row]) == [0.5]
+
+
+def test_a_response_over_the_cap_scores_zero_without_a_request(monkeypatch):
+    from perceptrl.rewards import limits
+
+    monkeypatch.setattr(limits, "_override", 1_000)
+    sent = []
+
+    def judge(messages):
+        sent.append(messages)
+        return "<info1>1</info1>"
+
+    reward = build_perception_reward(JudgeConfig(backend="openai", base_url="http://127.0.0.1:9/v1", model="m",
+                                                 cache_path=None), generator=judge)
+    rows = [{"visual_annotations": ["AB = 3"]}] * 2
+    scores = reward.score(["AB = 3. " + "<info1>1</info1> " * 200, "AB = 3"], rows)
+    assert scores == [0.0, 1.0]
+    assert len(sent) == 1  # only the short response was judged
+    assert reward.metrics()["judge/over_cap"] == 1.0

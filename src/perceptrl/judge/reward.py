@@ -62,6 +62,7 @@ from perceptrl.judge.parse import parse_verdicts
 from perceptrl.judge.prompt import load_template
 from perceptrl.rewards.hybrid import fill_failed
 from perceptrl.rewards.length import group_key
+from perceptrl.rewards.limits import over_cap
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,10 @@ class PerceptionReward:
                 self._m["no_annotations"] += 1
                 continue
             text = completion_text(c)
+            if over_cap(text):  # longer than any trainer's completion: the term's floor, no request
+                scores[i] = 0.0
+                self._m["over_cap"] += 1
+                continue
             key = self._key(anns, text)
             by_key.setdefault(key, []).append(i)
             pairs[key] = (anns, text)

@@ -16,7 +16,12 @@ each term**, so that being long never pays:
   the end), so a long legitimate answer is still graded; with format 0 and repetition at its
   floor such a response totals at most 0.9 − 2.0 = −1.1 without the judge, no more than any
   response under the cap with the same answer;
+* ``perception``: 0 without a judge request (counted as ``judge/over_cap``): the judge's prompt
+  would be longer than the response, and nothing is to be gained from paying for its tokens;
 * length rewards need no cap: they are one linear pass and a longer response is never paid more.
+
+``perceptrl train`` sets the cap to ``max(65,536, 16 × max_completion_length)`` unless
+``$PERCEPTRL_MAX_RESPONSE_CHARS`` is set (:func:`perceptrl.train.rewards_setup.apply_response_cap`).
 
 The pure functions (:func:`~perceptrl.rewards.format.format_ok`,
 :func:`~perceptrl.rewards.repetition.repetition_penalty`,

@@ -10,7 +10,7 @@ name, so that every component appears in the logged metrics.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from perceptrl.errors import PerceptrlError
@@ -89,6 +89,32 @@ def check_rewards(cfg: TrainConfig) -> None:
     build_hybrid(build_spec(cfg), perception=object())  # a placeholder judge: only resolution is checked
 
 
+def response_cap_for(cfg: TrainConfig) -> int:
+    """The rewards' character cap for this run: the default, raised to 16 characters per token of
+    the trainer's ``max_completion_length`` when that is larger (a completion the trainer hands to
+    the rewards is never longer than that many tokens, so nothing legitimate is capped)."""
+    from trl import GRPOConfig
+
+    from perceptrl.rewards.limits import DEFAULT_MAX_RESPONSE_CHARS
+
+    tokens = cfg.trl.get("max_completion_length")
+    if tokens is None:
+        tokens = next(f.default for f in fields(GRPOConfig) if f.name == "max_completion_length")
+    return max(DEFAULT_MAX_RESPONSE_CHARS, 16 * int(tokens or 0))
+
+
+def apply_response_cap(cfg: TrainConfig) -> int:
+    """Set the rewards' character cap of this process from the run's ``max_completion_length``
+    unless the user set ``$PERCEPTRL_MAX_RESPONSE_CHARS`` (the explicit setting wins)."""
+    import os
+
+    from perceptrl.rewards.limits import ENV_VAR, max_response_chars, set_max_response_chars
+
+    if not os.environ.get(ENV_VAR):
+        set_max_response_chars(response_cap_for(cfg))
+    return max_response_chars()
+
+
 def build_rewards(cfg: TrainConfig) -> RewardSetup:
     """Reward functions and weights for :class:`PerceptrlGRPOTrainer`."""
     from perceptrl.rewards.hybrid import build_hybrid
@@ -97,6 +123,7 @@ def build_rewards(cfg: TrainConfig) -> RewardSetup:
 
     spec = build_spec(cfg)
     names = [t.name for t in spec.terms]
+    apply_response_cap(cfg)
     judge = None
     judge_summary = "not used (no perception term)"
     if "perception" in names:
