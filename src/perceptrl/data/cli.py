@@ -18,7 +18,7 @@ from typing import Any
 
 from perceptrl.errors import PerceptrlError
 
-FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf")
+FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf", "geometry3k")
 WRITE_FORMATS = ("perception_r1", "trl", "jsonl", "hf")
 
 
@@ -39,6 +39,8 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
     p.add_argument("--split", default=None, help="dataset split (hf ids, folders of shards)")
     p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a canonical field to a column (hf/jsonl), repeatable")
+    p.add_argument("--image-root", default=None, metavar="DIR",
+                   help="folder that relative image paths start from (default: the data's folder, or a parent where they exist)")
 
 
 def register(subparsers) -> None:
@@ -83,6 +85,7 @@ def register(subparsers) -> None:
     c.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
     c.add_argument("--split", default=None)
     c.add_argument("--map", action="append", metavar="FIELD=COLUMN")
+    c.add_argument("--image-root", default=None, metavar="DIR", help="folder that relative image paths start from")
     c.add_argument("--template", default="plain", help="prompt template for --to trl (default: plain; perception_r1 adds its instruction)")
     c.set_defaults(func=_convert)
 
@@ -97,7 +100,8 @@ def _read(args: argparse.Namespace):
     from perceptrl.data.io import detect_format, read_examples
 
     fmt = detect_format(args.path) if args.format == "auto" else args.format
-    return fmt, read_examples(args.path, fmt, split=args.split, column_mapping=_mapping(args.map))
+    return fmt, read_examples(args.path, fmt, split=args.split, column_mapping=_mapping(args.map),
+                              image_root=getattr(args, "image_root", None))
 
 
 def load_processor(name_or_path: str):
@@ -167,7 +171,7 @@ def _validate(args: argparse.Namespace) -> int:
     after = validate_examples(fixed, source=str(args.out), **kw)
     still_bad = set(after.bad_rows)
     kept = [ex for r, ex in enumerate(fixed) if r not in still_bad]
-    out_fmt = args.to or fmt
+    out_fmt = args.to or (fmt if fmt in WRITE_FORMATS else "jsonl")  # read-only layouts are repaired into JSONL
     written = write_examples(kept, args.out, format=out_fmt)
     print(f"fixed {len(changed)} rows; wrote {len(kept)} rows to {written} ({out_fmt})")
     if still_bad:

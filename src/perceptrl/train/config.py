@@ -101,6 +101,9 @@ class RewardsConfig:
     terms: list[dict[str, Any]] | None = None
     # Drop these terms from the preset (e.g. ["perception"] for the accuracy+format baseline arm).
     exclude: list[str] = field(default_factory=list)
+    # Train with a perception term even when no row has visual annotations (it then scores 0 for
+    # every sample; perceptrl stops by default, since that is almost always a data mistake).
+    allow_missing_annotations: bool = False
     # Worker processes for CPU-heavy rewards (math-verify); 0 = in process (perceptrl's choice for 2-core laptops: 2).
     workers: int = 2
     # Per-item timeout in seconds for heavy rewards (perceptrl's runner default; the reference relies on math-verify's 5 s).
