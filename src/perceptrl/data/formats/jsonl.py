@@ -163,9 +163,9 @@ def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "im
     rows = []
     for ex in examples:
         rel_paths = files.store(ex)
-        meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY)}
-        if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
-            meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
+        # internal keys and empty (None) metadata are not data: they never reach the file
+        meta = {k: v for k, v in ex.metadata.items()
+                if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY) and v is not None}
         row = {
             "id": raw_or(ex, "id", ex.id),
             "images": rel_paths,
