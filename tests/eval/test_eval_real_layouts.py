@@ -156,3 +156,28 @@ def test_the_eval_validation_fix_names_the_file_not_the_benchmark(tmp_path):
     bad = [Example(id="1", images=["missing.png"], problem="<image>x", answer="1", root=str(tmp_path))]
     err = validate_examples(bad, source="mathvista", path=str(tmp_path / "my copy")).to_error()
     assert f"perceptrl data validate '{tmp_path / 'my copy'}' --fix" in err.fix
+
+
+def test_eval_error_fix_is_a_command_that_runs_and_writes_what_eval_loads(layouts, tiny_vlm, tmp_path, capsys):
+    import shlex
+
+    from perceptrl.cli import main
+
+    repo = tmp_path / "MATH-V"
+    shutil.copytree(layouts["mathvision"].parent, repo)
+    (repo / "images" / "2.jpg").write_bytes(b"not a jpeg")  # one corrupt image
+    data = str(repo / "data")
+    with pytest.raises(PerceptrlError) as e:
+        run_eval("tiny", [("mathvision", data)], tmp_path / "run", protocol=FAST, loaded=tiny_vlm, progress=False)
+    fix = e.value.fix
+    assert f"perceptrl data validate {shlex.quote(data)} --bench mathvision --fix --out FIXED.jsonl" in fix
+    fixed = tmp_path / "fixed.jsonl"
+    cmd = fix.split("`")[1].replace("FIXED.jsonl", str(fixed))
+    assert main(shlex.split(cmd)[1:]) == 1  # the corrupt row cannot be repaired: left out, and said
+    assert "left out 1 rows" in capsys.readouterr().out
+    exs = load_benchmark("mathvision", str(fixed))
+    assert [x.id for x in exs] == ["1", "3"]
+    assert _prompts(exs) == [_prompts(load_benchmark("mathvision", str(layouts["mathvision"])))[i] for i in (0, 2)]
+    summary = run_eval("tiny", [("mathvision", str(fixed))], tmp_path / "run2", protocol=FAST, loaded=tiny_vlm,
+                       progress=False, report=False)
+    assert summary["benches"]["mathvision"]["n"] == 2

@@ -60,6 +60,9 @@ def register(subparsers) -> None:
                    help=f"default: the --model processor's (what training uses), else {DEFAULT_MIN_PIXELS} (Perception-R1)")
     v.add_argument("--max-pixels", type=int, default=None,
                    help=f"default: the --model processor's (what training uses), else {DEFAULT_MAX_PIXELS} (Perception-R1)")
+    v.add_argument("--bench", default=None, metavar="NAME",
+                   help="read PATH as `perceptrl eval --bench NAME=PATH` does (mathvista, mathverse, mathvision, "
+                   "wemath, geo3k); --fix then writes a JSONL copy that `--bench NAME=FIXED` reads")
     v.add_argument("--report", default=None, metavar="FILE",
                    help="write every issue as JSON here (long reports print one line per kind; default file: "
                    "~/.cache/perceptrl/validate/NAME.issues.json)")
@@ -103,6 +106,11 @@ def register(subparsers) -> None:
 
 def _read(args: argparse.Namespace):
     from perceptrl.data.io import detect_format, read_examples
+
+    if getattr(args, "bench", None):  # rows as `perceptrl eval --bench NAME=PATH` reads them
+        from perceptrl.eval.benchmarks import load_benchmark
+
+        return "bench", load_benchmark(args.bench, args.path, split=args.split, image_root=args.image_root)
 
     fmt = detect_format(args.path) if args.format == "auto" else args.format
     return fmt, read_examples(args.path, fmt, split=args.split, column_mapping=_mapping(args.map),
@@ -226,7 +234,7 @@ def _validate(args: argparse.Namespace) -> int:
     after = validate_examples(fixed, source=str(args.out), **kw)
     still_bad = set(after.bad_rows)
     kept = [ex for r, ex in enumerate(fixed) if r not in still_bad]
-    out_fmt = args.to or (fmt if fmt in WRITE_FORMATS else "jsonl")  # read-only layouts are repaired into JSONL
+    out_fmt = args.to or (fmt if fmt in WRITE_FORMATS else "jsonl")  # read-only layouts (and --bench) are repaired into JSONL
     written = write_examples(kept, args.out, format=out_fmt)
     print(f"fixed {len(changed)} rows; wrote {len(kept)} rows to {written} ({out_fmt})")
     if still_bad:

@@ -332,6 +332,20 @@ def _merge_mathvista_query(raw) -> None:
     raw.rows = [{**r, "query": queries.get(str(r.get("pid")))} if str(r.get("pid")) in queries else r for r in raw.rows]
 
 
+def _is_canonical_copy(source: str, bench: str) -> bool:
+    """A perceptrl JSONL whose rows are this benchmark's examples already mapped (``metadata.bench``)."""
+    from pathlib import Path
+
+    path = Path(source).expanduser()
+    if path.suffix != ".jsonl" or not path.is_file():
+        return False
+    from perceptrl.data.io import _first_json_row
+
+    row = _first_json_row(path)
+    meta = row.get("metadata")
+    return {"id", "images", "problem", "answer"} <= set(row) and isinstance(meta, dict) and meta.get("bench") == bench
+
+
 def load_benchmark(
     name: str,
     source: str | None = None,
@@ -357,6 +371,13 @@ def load_benchmark(
         split = name.split(":", 1)[1]
     if bench.mapper is None:
         return _load_synth(source, limit, seed)
+    if source and _is_canonical_copy(source, bench.name):  # written by perceptrl (data validate --bench --fix)
+        from perceptrl.data.io import read_examples
+
+        examples = read_examples(source, format="jsonl", limit=limit, image_root=image_root)
+        for ex in examples:
+            ex.metadata.setdefault("bench", bench.name)
+        return examples
     raw = load_rows(source or bench.hub_id, split=split or bench.split, config=bench.config if not source else None,
                     offline=offline)
     if bench.name == "mathvista":

@@ -100,11 +100,21 @@ def load_examples(
 def _validate(examples: dict[str, list[Example]], processor, template: str, sources: dict[str, str | None] | None = None) -> None:
     """Every bad row of every benchmark, before generation (with the processor: the prompt and
     image-token checks). Image sizes only warn: the processor resizes into its own pixel bounds."""
+    import shlex
+
     from perceptrl.data.validate import ensure_valid
 
     for name, exs in examples.items():
-        ensure_valid(exs, processor=processor, source=name, template=template, pixel_bounds="warning",
-                     path=(sources or {}).get(name))  # the fix names the file, not the benchmark
+        path = (sources or {}).get(name)
+        try:
+            ensure_valid(exs, processor=processor, source=name, template=template, pixel_bounds="warning", path=path)
+        except PerceptrlError as e:
+            if path:  # a command that runs: the file, read the way eval reads it, and a copy eval loads
+                e.fix = (f"correct or drop those rows; `perceptrl data validate {shlex.quote(path)} --bench {name} "
+                         f"--fix --out FIXED.jsonl` repairs image sizes/modes/orientation into a copy that "
+                         f"`--bench {name}=FIXED.jsonl` reads")
+                e.args = (e.render(),)
+            raise
 
 
 def generate_run(
