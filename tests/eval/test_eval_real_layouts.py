@@ -10,6 +10,7 @@ import pytest
 from real_layouts import (
     GEO3K_ROWS,
     MATHV_TEST,
+    MATHVERSE_TEXT_ONLY,
     MATHVISTA_QUERIES,
     build_geometry3k,
     build_mathv_repo,
@@ -96,7 +97,8 @@ def test_mathverse_text_only_rows_validate_without_an_image(layouts):
     exs = load_benchmark("mathverse", str(layouts["mathverse"]))
     assert all(not e.images and e.metadata["text_only"] for e in exs)
     assert exs[0].metadata["options"] == ["40°", "60°", "120°", "140°"]
-    assert _prompts(exs)[1] == "As shown in the figure, AB = 4.0 and BC = 3.0, angle B = 90.0. Find AC."
+    assert _prompts(exs) == [r["question"] for r in MATHVERSE_TEXT_ONLY]  # choices already in the text
+    assert _prompts(exs)[0].endswith("Choices:\nA:40°\nB:60°\nC:120°\nD:140°")
     report = validate_examples(exs, source="mathverse")
     assert report.ok, [i.code for i in report.errors]  # was no_image on every row
 

@@ -1,4 +1,4 @@
-"""The Geometry3K release of InterGPS (``{train,val,test}/NNN/{data.json, img_diagram.png}``) read
+"""Datasets as downloaded. The Geometry3K release of InterGPS (``{train,val,test}/NNN/{data.json, img_diagram.png}``) read
 as training data, auto-detected; and relative image paths that start elsewhere (``image_root``,
 or a parent folder found automatically as in MATH-V's repository)."""
 
@@ -57,3 +57,13 @@ def test_relative_paths_resolve_against_a_parent_or_the_image_root(tmp_path):
     assert validate_examples(exs, source="x").ok
     assert main(["data", "validate", str(moved / "test.jsonl"), "--image-root", str(data.parent)]) == 0
     assert main(["data", "validate", str(moved / "test.jsonl"), "--image-root", str(tmp_path / "nowhere")]) == 2
+
+
+def test_json_object_keyed_by_id_reads_as_rows(tmp_path):
+    from real_layouts import MATHVISTA_ROWS, build_mathvista_github
+
+    data = build_mathvista_github(tmp_path)
+    exs = read_examples(data / "testmini.json")  # was: "a .json dataset must hold a list of objects"
+    assert [e.id for e in exs] == list(MATHVISTA_ROWS)
+    assert exs[1].choices == ["3/11", "8/11", "6/11"] and exs[0].image_path(0).is_file()
+    assert validate_examples(exs, source="x").ok
