@@ -74,10 +74,12 @@ class DataConfig:
 
     # Path or Hugging Face id of the training set (None: examples must be passed to ``train``).
     path: str | None = None
-    # "auto" | "perception_r1" | "trl" | "jsonl" | "hf".
+    # "auto" | "perception_r1" | "trl" | "jsonl" | "hf" | "geometry3k".
     format: str = "auto"
     # Split for hub datasets (None: the reader's default).
     split: str | None = None
+    # Folder that relative image paths start from (None: the data file's folder, or a parent where they exist).
+    image_root: str | None = None
     # Prompt template (Perception-R1's think/answer/boxed instruction).
     template: str = "perception_r1"
     # Image pixel bounds set on the processor; None keeps the processor's own (Perception-R1: 3,136 .. 1,806,336).

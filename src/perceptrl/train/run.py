@@ -59,7 +59,8 @@ def _load_examples(cfg: TrainConfig, train_examples: list[Example] | None) -> li
         else:
             from perceptrl.data.io import read_examples
 
-            train_examples = read_examples(path, format=cfg.data.format, split=cfg.data.split)
+            train_examples = read_examples(path, format=cfg.data.format, split=cfg.data.split,
+                                           image_root=cfg.data.image_root)
     examples = list(train_examples)
     if cfg.data.max_rows is not None:
         examples = examples[: cfg.data.max_rows]
