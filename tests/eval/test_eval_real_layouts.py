@@ -183,3 +183,12 @@ def test_eval_error_fix_is_a_command_that_runs_and_writes_what_eval_loads(layout
     summary = run_eval("tiny", [("mathvision", str(fixed))], tmp_path / "run2", protocol=FAST, loaded=tiny_vlm,
                        progress=False, report=False)
     assert summary["benches"]["mathvision"]["n"] == 2
+
+
+def test_a_generic_perceptrl_copy_is_refused_with_the_command_that_writes_a_loadable_one(layouts, tmp_path):
+    from perceptrl.data.io import read_examples, write_examples
+
+    generic = write_examples(read_examples(layouts["mathvision"] / "test.jsonl"), tmp_path / "g.jsonl", format="jsonl")
+    with pytest.raises(PerceptrlError) as e:
+        load_benchmark("mathvision", str(generic))
+    assert "--bench mathvision --fix --out FIXED.jsonl" in e.value.fix

@@ -389,8 +389,11 @@ def load_benchmark(
         raise PerceptrlError(
             f"{name}: missing column(s) {', '.join(missing)} (has: {', '.join(sorted(columns))})",
             where=raw.origin,
-            fix=f"pass a copy of {bench.hub_id} split {split or bench.split} in its original schema "
-            f"(the hub's, or the release on the benchmark's GitHub; see docs/eval.md), e.g. --bench {bench.name}=PATH",
+            fix=(f"this is a perceptrl-written file without the benchmark's mapping: write it from the original with "
+                 f"`perceptrl data validate ORIGINAL --bench {bench.name} --fix --out FIXED.jsonl`, then --bench {bench.name}=FIXED.jsonl"
+                 if {"id", "images", "problem", "answer"} <= columns else
+                 f"pass a copy of {bench.hub_id} split {split or bench.split} in its original schema "
+                 f"(the hub's, or the release on the benchmark's GitHub; see docs/eval.md), e.g. --bench {bench.name}=PATH"),
         )
     examples = []
     seen: set[str] = set()
