@@ -185,8 +185,9 @@ _IMAGE_TAG = re.compile(r"<image(\d+)>")
 def image_tags_to_placeholder(text: str, n_images: int) -> str:
     """MATH-V's ``<image1>`` … ``<image7>`` tags: the first tag becomes the ``<image>`` placeholder
     (MATH-V has one image file per problem, holding every figure the tags refer to); later tags,
-    which name parts of that image, become the text ``[image N]``."""
-    out, placed = [], False
+    which name parts of that image, become the text ``[image N]``. With other than one image the
+    tags all become text (the images then go first, as for any problem without placeholders)."""
+    placed = False
 
     def sub(m: re.Match) -> str:
         nonlocal placed
@@ -195,8 +196,7 @@ def image_tags_to_placeholder(text: str, n_images: int) -> str:
             return "<image>"
         return f"[image {m.group(1)}]"
 
-    out = _IMAGE_TAG.sub(sub, text)
-    return out
+    return _IMAGE_TAG.sub(sub, text)
 
 
 def letter_only_options(options: list[str] | None) -> bool:
