@@ -153,3 +153,32 @@ def build_geometry3k(root: Path) -> Path:
                                                           "unit": "", "data_type": split}, indent=4))
             draw(folder / "img_diagram.png", str(r["id"]))
     return base
+
+
+def _wemath_row(n: int, gid: str, key: str, question: str, option: str, answer: str, image: str) -> dict:
+    return {"ID": gid, "split": "testmini", "knowledge concept": "Circumference of Circles", "question": question,
+            "option": option, "answer": answer, "image_path": image, "key": key, "question number": n,
+            "knowledge concept description": "Circumference of Circles:\n1. C = 2πr."}
+
+
+# We-Math (We-Math/We-Math): data/testmini.json, a JSON list; image_path relative to data/
+# ("2steps/image/1-1.png"); one 2-step composite problem (ID 2steps_1: its two steps and "multi").
+WEMATH_ROWS = [
+    _wemath_row(1, "2steps_1", "2steps_1", "As shown in the diagram, the radius is 5 cm. The diameter is ( ) cm.",
+                "A. 10;B. 5;C. 2.5;D. 20; E. No correct answer", "A", "2steps/image/1-1.png"),
+    _wemath_row(2, "2steps_1", "2steps_2", "As shown in the diagram, the diameter is 10 cm. The circumference is ( ) cm.",
+                "A. 31.4;B. 3.14;C. 62.8;D. 40; E. No correct answer", "A", "2steps/image/1-2.png"),
+    _wemath_row(3, "2steps_1", "2steps_multi", "As shown in the diagram, the radius is 5 cm. The circumference is ( ) cm.",
+                "A. 31.4; B. 15.7; C. 62.8; D. No correct answer", "A", "2steps/image/1-multi.png"),
+]
+
+
+def build_wemath_github(root: Path) -> Path:
+    """``We-Math/data/testmini.json`` + ``data/2steps/image/*.png``; returns ``data/``."""
+    data = root / "We-Math" / "data"
+    for r in WEMATH_ROWS:
+        draw(data / r["image_path"], r["key"])
+    (data / "testmini.json").write_text(json.dumps(WEMATH_ROWS, indent=4, ensure_ascii=False))
+    (data / "json").mkdir(exist_ok=True)
+    (data / "json" / "Two-steps.json").write_text(json.dumps(WEMATH_ROWS[:1]))  # another file of the repository
+    return data

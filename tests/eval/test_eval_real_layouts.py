@@ -16,6 +16,7 @@ from real_layouts import (
     build_mathv_repo,
     build_mathverse_text_only,
     build_mathvista_github,
+    build_wemath_github,
 )
 
 from perceptrl.data.prompt import render_problem
@@ -192,3 +193,27 @@ def test_a_generic_perceptrl_copy_is_refused_with_the_command_that_writes_a_load
     with pytest.raises(PerceptrlError) as e:
         load_benchmark("mathvision", str(generic))
     assert "--bench mathvision --fix --out FIXED.jsonl" in e.value.fix
+
+
+def test_wemath_github_testmini_json_loads_and_a_limited_run_says_na(tiny_vlm, tmp_path, capsys):
+    from perceptrl.eval.cli import _print_summary
+
+    data = build_wemath_github(tmp_path)
+    exs = load_benchmark("wemath", str(data))  # data/: testmini.json, not json/Two-steps.json
+    assert [e.id for e in exs] == ["2steps_1|2steps_1", "2steps_1|2steps_2", "2steps_1|2steps_multi"]
+    assert _prompts(exs) == [
+        "As shown in the diagram, the radius is 5 cm. The diameter is ( ) cm.\nChoices:\nA. 10\nB. 5\nC. 2.5\nD. 20"
+        "\nE. No correct answer",
+        "As shown in the diagram, the diameter is 10 cm. The circumference is ( ) cm.\nChoices:\nA. 31.4\nB. 3.14"
+        "\nC. 62.8\nD. 40\nE. No correct answer",
+        "As shown in the diagram, the radius is 5 cm. The circumference is ( ) cm.\nChoices:\nA. 31.4\nB. 15.7"
+        "\nC. 62.8\nD. No correct answer",
+    ]
+    assert validate_examples(exs, source="wemath").ok
+    summary = run_eval("tiny", [("wemath", str(data))], tmp_path / "run", protocol=FAST, limit=2, loaded=tiny_vlm,
+                       progress=False, report=True)
+    w = summary["benches"]["wemath"]["wemath"]
+    assert w["n_composite"] == 0 and w["incomplete"] == 1 and w["score_strict"] is None
+    _print_summary(summary)
+    assert "strict score n/a (no complete composite problem)" in capsys.readouterr().out
+    assert "n/a (no complete composite problem)" in (tmp_path / "run" / "report.md").read_text()
