@@ -67,3 +67,9 @@ def test_json_object_keyed_by_id_reads_as_rows(tmp_path):
     assert [e.id for e in exs] == list(MATHVISTA_ROWS)
     assert exs[1].choices == ["3/11", "8/11", "6/11"] and exs[0].image_path(0).is_file()
     assert validate_examples(exs, source="x").ok
+
+
+def test_letter_only_choices_render_as_letters_not_a_dot_a(tmp_path):
+    data = build_mathv_repo(tmp_path)
+    ex = read_examples(data / "test.jsonl")[0]  # options ["A", …, "E"]: drawn in the figure
+    assert render_problem(ex, "plain").endswith("\nChoices: A, B, C, D, E") and "A. A" not in render_problem(ex, "plain")
