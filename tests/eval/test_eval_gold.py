@@ -53,3 +53,8 @@ def test_multiple_choice_golds_are_not_rewritten():
     item = {"answer": "A", "choices": None, "metadata": {"bench": "mathverse", "options": ["5 cm", "6 cm"]}}
     assert score_response("<answer>\\boxed{A}</answer>", item)["correct"]
     assert gold_variants("A") == ["A"]
+
+
+def test_mathv_gold_quirks():
+    assert score_response("<answer>\\boxed{69}</answer>", _item("69{degrees}"))["correct"]
+    assert bare_value("\x0crac{36}{13}") == "\\frac{36}{13}"  # "\frac" read from JSON as form feed + "rac"

@@ -2,11 +2,13 @@
 
 MathVerse's free-form golds (``data/testmini*.json``) are often not a value but how a textbook
 writes the result: ``Area $=9 \\pi \\mathrm{cm}^{2}$``, ``$r=24.4$``, ``Volume $=452.389$ cubic
-units``, ``62^\\circ``, ``4.4 m``, ``{8}{5} \\pi`` (a ``\\frac`` lost its name), ``=\\frac{7}{4}``.
+units``, ``62^\\circ``, ``4.4 m``, ``{8}{5} \\pi`` (a ``\\frac`` lost its name), ``=\\frac{7}{4}``; MATH-V
+has a few too (``69{degrees}``, and ``\\frac`` whose ``\\f`` became a form feed when the JSON was written).
 A response answering ``9\\pi`` is right, and the benchmark's own GPT-4 judge accepts it, but an
-exact or math-verify comparison with the whole sentence fails. :func:`gold_variants` gives the
-gold itself first and then the value it states (label, dollar signs, units, degree marks
-removed); the scorer accepts a prediction matching any of them.
+exact or math-verify comparison with the whole sentence fails (and math-verify on the sentence
+accepts the wrong ``9``). :func:`gold_variants` gives the gold itself and then the value it
+states (label, dollar signs, units, degree marks removed); the scorer compares a prediction with
+that value (and accepts the whole gold, verbatim).
 
 Only *presentation* is removed, never part of the value: a label is dropped only when it is a
 word (``Area``, ``Surface Area``, ``S.A.``, ``Center``) or a one-letter name whose right-hand side
@@ -73,7 +75,8 @@ def _strip_units(s: str) -> str:
 
 def bare_value(gold: str) -> str:
     """The value ``gold`` states, with the presentation removed (see the module doc)."""
-    s = str(gold).strip()
+    s = str(gold).strip().replace("\x0c", "\\f")  # "\frac" read from JSON as a form feed + "rac" (MATH-V)
+    s = re.sub(r"\{\s*degrees?\s*\}\s*$", "", s)  # MATH-V "69{degrees}"
     lines = [ln.strip() for ln in s.splitlines() if ln.strip()]
     if len(lines) > 1 and len(set(lines)) == 1:  # "-4.9\n-4.9"
         s = lines[0]
