@@ -75,7 +75,7 @@ def _strip_units(s: str) -> str:
 
 def bare_value(gold: str) -> str:
     """The value ``gold`` states, with the presentation removed (see the module doc)."""
-    s = str(gold).strip().replace("\x0c", "\\f")  # "\frac" read from JSON as a form feed + "rac" (MATH-V)
+    s = str(gold).replace("\x0c", "\\f").strip()  # "\frac" read from JSON as a form feed + "rac" (MATH-V)
     s = re.sub(r"\{\s*degrees?\s*\}\s*$", "", s)  # MATH-V "69{degrees}"
     lines = [ln.strip() for ln in s.splitlines() if ln.strip()]
     if len(lines) > 1 and len(set(lines)) == 1:  # "-4.9\n-4.9"
