@@ -18,7 +18,7 @@ from typing import Any
 
 from perceptrl.errors import PerceptrlError
 
-FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf")
+FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf", "geometry3k")
 WRITE_FORMATS = ("perception_r1", "trl", "jsonl", "hf")
 
 
@@ -39,6 +39,8 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
     p.add_argument("--split", default=None, help="dataset split (hf ids, folders of shards)")
     p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a canonical field to a column (hf/jsonl), repeatable")
+    p.add_argument("--image-root", default=None, metavar="DIR",
+                   help="folder that relative image paths start from (default: the data's folder, or a parent where they exist)")
 
 
 def register(subparsers) -> None:
@@ -54,8 +56,16 @@ def register(subparsers) -> None:
     )
     _add_input_args(v)
     v.add_argument("--model", default=None, help="model dir or hub id whose processor counts prompt tokens")
-    v.add_argument("--min-pixels", type=int, default=DEFAULT_MIN_PIXELS, help=f"default {DEFAULT_MIN_PIXELS} (Perception-R1)")
-    v.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help=f"default {DEFAULT_MAX_PIXELS} (Perception-R1)")
+    v.add_argument("--min-pixels", type=int, default=None,
+                   help=f"default: the --model processor's (what training uses), else {DEFAULT_MIN_PIXELS} (Perception-R1)")
+    v.add_argument("--max-pixels", type=int, default=None,
+                   help=f"default: the --model processor's (what training uses), else {DEFAULT_MAX_PIXELS} (Perception-R1)")
+    v.add_argument("--bench", default=None, metavar="NAME",
+                   help="read PATH as `perceptrl eval --bench NAME=PATH` does (mathvista, mathverse, mathvision, "
+                   "wemath, geo3k); --fix then writes a JSONL copy that `--bench NAME=FIXED` reads")
+    v.add_argument("--report", default=None, metavar="FILE",
+                   help="write every issue as JSON here (long reports print one line per kind; default file: "
+                   "~/.cache/perceptrl/validate/NAME.issues.json)")
     v.add_argument(
         "--pixel-bounds",
         choices=("error", "warning", "off"),
@@ -83,6 +93,7 @@ def register(subparsers) -> None:
     c.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
     c.add_argument("--split", default=None)
     c.add_argument("--map", action="append", metavar="FIELD=COLUMN")
+    c.add_argument("--image-root", default=None, metavar="DIR", help="folder that relative image paths start from")
     c.add_argument("--template", default="plain", help="prompt template for --to trl (default: plain; perception_r1 adds its instruction)")
     c.set_defaults(func=_convert)
 
@@ -96,8 +107,14 @@ def register(subparsers) -> None:
 def _read(args: argparse.Namespace):
     from perceptrl.data.io import detect_format, read_examples
 
+    if getattr(args, "bench", None):  # rows as `perceptrl eval --bench NAME=PATH` reads them
+        from perceptrl.eval.benchmarks import load_benchmark
+
+        return "bench", load_benchmark(args.bench, args.path, split=args.split, image_root=args.image_root)
+
     fmt = detect_format(args.path) if args.format == "auto" else args.format
-    return fmt, read_examples(args.path, fmt, split=args.split, column_mapping=_mapping(args.map))
+    return fmt, read_examples(args.path, fmt, split=args.split, column_mapping=_mapping(args.map),
+                              image_root=getattr(args, "image_root", None))
 
 
 def load_processor(name_or_path: str):
@@ -117,26 +134,75 @@ def load_processor(name_or_path: str):
         ) from e
 
 
+def pixel_bounds_for(processor: Any, min_pixels: int | None, max_pixels: int | None) -> tuple[int, int]:
+    """The bounds to check: explicit values, else the processor's own (``size`` shortest/longest
+    edge: the bounds training and eval resize into), else Perception-R1's."""
+    from perceptrl.data.images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+
+    size = dict(getattr(getattr(processor, "image_processor", None), "size", None) or {}) if processor is not None else {}
+    lo = min_pixels if min_pixels is not None else size.get("shortest_edge") or getattr(
+        getattr(processor, "image_processor", None), "min_pixels", None) or DEFAULT_MIN_PIXELS
+    hi = max_pixels if max_pixels is not None else size.get("longest_edge") or getattr(
+        getattr(processor, "image_processor", None), "max_pixels", None) or DEFAULT_MAX_PIXELS
+    return int(lo), int(hi)
+
+
+MAX_TABLE_ROWS = 30  # more issues than this print one line per kind, the full list goes to a file
+
+
+def _report_file(report, path: str | None) -> str:
+    from pathlib import Path
+
+    if path is None:
+        import os
+        import re
+
+        cache = Path(os.environ.get("PERCEPTRL_CACHE") or Path.home() / ".cache" / "perceptrl") / "validate"
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(str(report.source).rstrip("/")).name or "data")
+        path = str(cache / f"{name}.issues.json")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+    return path
+
+
 def _console():
     from rich.console import Console
 
     return Console(width=max(120, shutil.get_terminal_size((160, 24)).columns), soft_wrap=False)
 
 
-def _print_report(report, as_json: bool) -> None:
+def _print_report(report, as_json: bool, report_path: str | None = None) -> None:
     if as_json:
         print(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+        if report_path:
+            _report_file(report, report_path)
         return
     from rich.table import Table
 
     console = _console()
-    if report.issues:
+    if len(report.issues) > MAX_TABLE_ROWS:  # one line per kind (MATH-V: ~6,000 warnings otherwise)
+        groups: dict[tuple[str, str], list] = {}
+        for i in report.issues:
+            groups.setdefault((i.severity, i.code), []).append(i)
+        table = Table(title=f"problems in {report.source}, by kind")
+        for col, kw in (("level", {}), ("problem", {}), ("rows", {"justify": "right"}), ("e.g. ids", {"overflow": "fold"}),
+                        ("reason (first)", {"overflow": "fold"}), ("fix", {"overflow": "fold"})):
+            table.add_column(col, **kw)
+        for (sev, code), items in sorted(groups.items(), key=lambda kv: (kv[0][0] != "error", -len(kv[1]))):
+            ids = ", ".join(i.id for i in items[:3]) + (", …" if len(items) > 3 else "")
+            table.add_row(sev, code, str(len({i.row for i in items})), ids, items[0].reason,
+                          items[0].fix + (" [--fix]" if items[0].fixable else ""))
+        console.print(table)
+        console.print(f"every issue (row, field, reason): {_report_file(report, report_path)}")
+    elif report.issues:
         table = Table(title=f"problems in {report.source}", show_lines=False)
         for col, kw in (("row", {"justify": "right"}), ("id", {}), ("field", {}), ("level", {}), ("problem", {}), ("reason", {"overflow": "fold"}), ("fix", {"overflow": "fold"})):
             table.add_column(col, **kw)
         for i in report.issues:
             table.add_row(str(i.row), i.id, i.field, i.severity, i.code, i.reason, i.fix + (" [--fix]" if i.fixable else ""))
         console.print(table)
+        if report_path:
+            _report_file(report, report_path)
     console.print(report.summary())
 
 
@@ -150,6 +216,7 @@ def _validate(args: argparse.Namespace) -> int:
         raise PerceptrlError("--max-prompt-length needs --model", where="--max-prompt-length", fix="add --model DIR_OR_ID (its processor counts the tokens)")
     fmt, examples = _read(args)
     processor = load_processor(args.model) if args.model else None
+    args.min_pixels, args.max_pixels = pixel_bounds_for(processor, args.min_pixels, args.max_pixels)
     kw: dict[str, Any] = dict(
         processor=processor,
         min_pixels=args.min_pixels,
@@ -159,7 +226,7 @@ def _validate(args: argparse.Namespace) -> int:
         pixel_bounds=args.pixel_bounds,
     )
     report = validate_examples(examples, source=str(args.path), progress=not args.json and sys.stderr.isatty(), **kw)
-    _print_report(report, args.json)
+    _print_report(report, args.json, args.report)
     if not args.fix:
         return 0 if report.ok else 1
 
@@ -167,7 +234,7 @@ def _validate(args: argparse.Namespace) -> int:
     after = validate_examples(fixed, source=str(args.out), **kw)
     still_bad = set(after.bad_rows)
     kept = [ex for r, ex in enumerate(fixed) if r not in still_bad]
-    out_fmt = args.to or fmt
+    out_fmt = args.to or (fmt if fmt in WRITE_FORMATS else "jsonl")  # read-only layouts (and --bench) are repaired into JSONL
     written = write_examples(kept, args.out, format=out_fmt)
     print(f"fixed {len(changed)} rows; wrote {len(kept)} rows to {written} ({out_fmt})")
     if still_bad:

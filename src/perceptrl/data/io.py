@@ -8,7 +8,13 @@ Formats: ``perception_r1`` (EasyR1 / Perception-R1 parquet), ``trl`` (TRL conver
 - ``.parquet`` (or a folder of them) → ``trl`` with a ``prompt`` message list, ``perception_r1`` with
   ``images``/``problem``/``answer``, else ``hf`` (generic column names);
 - ``.jsonl`` / ``.json`` → ``trl`` with a ``prompt`` message list, else ``jsonl``;
+- a folder of ``NNN/data.json`` problem folders (or of ``train``/``val``/``test`` such folders) →
+  ``geometry3k`` (the InterGPS release of Geometry3K);
 - anything that does not exist locally → a hub id (``hf``).
+
+Relative image paths resolve against the data file's folder; ``image_root=`` names another folder,
+and a parent folder is used automatically when the paths only exist there (MATH-V's
+``data/test.jsonl`` + ``images/``): see :mod:`perceptrl.data.image_root`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 
-FORMATS = ("perception_r1", "trl", "jsonl", "hf")
+FORMATS = ("perception_r1", "trl", "jsonl", "hf", "geometry3k")
 
 
 def _module(fmt: str):
@@ -68,6 +74,7 @@ def looks_like_path(name: str) -> bool:
 
 def detect_format(path_or_id: str | Path) -> str:
     """The format ``read_examples(..., format="auto")`` would use for this path (see module doc)."""
+    from perceptrl.data.formats import geometry3k
     from perceptrl.data.formats.hf import is_saved_dataset
 
     path = Path(path_or_id).expanduser()
@@ -75,6 +82,8 @@ def detect_format(path_or_id: str | Path) -> str:
         if looks_like_path(str(path_or_id)):
             raise PerceptrlError(f"no such file or folder: {path_or_id}", where=str(path_or_id), fix="check the path")
         return "hf"
+    if geometry3k.is_layout(path):
+        return "geometry3k"
     if is_saved_dataset(path):
         try:
             from datasets import load_from_disk
@@ -116,6 +125,7 @@ def read_examples(
     *,
     column_mapping: dict[str, str] | None = None,
     limit: int | None = None,
+    image_root: str | Path | None = None,
     **kw: Any,
 ) -> list[Example]:
     """Read a dataset into canonical examples.
@@ -123,7 +133,8 @@ def read_examples(
     ``column_mapping`` maps canonical fields to source columns (``{"problem": "query"}``), for
     ``hf``/``jsonl``; extra keyword arguments go to the format's reader (for ``hf``: to
     ``datasets.load_dataset``, e.g. ``name=`` for a config). Values are not checked here: call
-    :func:`perceptrl.data.validate.ensure_valid` on the result.
+    :func:`perceptrl.data.validate.ensure_valid` on the result. ``image_root``: the folder relative
+    image paths start from (default: the data's own folder, or a parent where they are found).
     """
     fmt = detect_format(path_or_id) if format == "auto" else format
     mod = _module(fmt)
@@ -140,7 +151,11 @@ def read_examples(
             )
         kwargs["column_mapping"] = column_mapping
     examples = mod.read(path_or_id, split=split, **kwargs)
-    return examples[:limit] if limit is not None else examples
+    examples = examples[:limit] if limit is not None else examples
+    from perceptrl.data.image_root import apply_image_root
+
+    apply_image_root(examples, image_root, source=str(path_or_id))
+    return examples
 
 
 def write_examples(examples: Sequence[Example], path: str | Path, format: str = "perception_r1", **kw: Any) -> Path:

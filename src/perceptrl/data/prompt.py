@@ -26,12 +26,17 @@ PROMPT_TEMPLATES: dict[str, str] = {
 
 
 def render_problem(example: Example, template: str = "perception_r1") -> str:
-    """The problem text with choices appended (``A. …``) and the template applied."""
+    """The problem text with choices appended (``A. …``; letter-only choices as ``Choices: A, B, C``)
+    and the template applied."""
     fmt = PROMPT_TEMPLATES.get(template, template)
     problem = example.problem
     if example.choices:
         letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-        problem += "\nChoices:\n" + "\n".join(f"{letters[i]}. {c}" for i, c in enumerate(example.choices))
+        if [str(c).strip() for c in example.choices] == list(letters[: len(example.choices)]):
+            # the options are drawn in the image and only their letters are text (MATH-V): not "A. A"
+            problem += "\nChoices: " + ", ".join(letters[: len(example.choices)])
+        else:
+            problem += "\nChoices:\n" + "\n".join(f"{letters[i]}. {c}" for i, c in enumerate(example.choices))
     return fmt.format(problem=problem)
 
 

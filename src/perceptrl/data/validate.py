@@ -3,7 +3,7 @@
 Checks, per example (codes in brackets; ``warning`` rows are handled automatically by
 :func:`perceptrl.data.images.load_rgb_images` and do not block training):
 
-- images: none at all [no_image]; empty entry or missing file [missing_image]; path escaping the
+- images: none at all [no_image] (unless ``metadata["text_only"]``: a benchmark's text-only version); empty entry or missing file [missing_image]; path escaping the
   dataset folder through ``..``, an absolute path or a symlink [path_escape] (never opened);
   undecodable [corrupt_image] or cut short [truncated_image] bytes — every image is fully decoded
   with ``Image.load()``; more pixels than PIL's ``MAX_IMAGE_PIXELS`` [decompression_bomb];
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import io
 import logging
+import shlex
 import os
 import warnings
 from collections import Counter
@@ -93,6 +94,7 @@ class ValidationReport:
     n_rows: int
     issues: list[Issue] = field(default_factory=list)
     prompt_lengths: dict[int, int] = field(default_factory=dict)  # row -> prompt tokens (with a processor)
+    path: str | None = None  # the file/folder the rows came from, when ``source`` is a label (a benchmark name)
 
     @property
     def errors(self) -> list[Issue]:
@@ -130,8 +132,8 @@ class ValidationReport:
         return PerceptrlError(
             f"{len(self.bad_rows)} of {self.n_rows} rows of {self.source} are invalid ({len(self.errors)} problems)",
             where="\n    " + "\n    ".join(lines),
-            fix=f"correct or drop those rows; `perceptrl data validate {self.source} --fix --out FIXED` repairs "
-            "image sizes/modes/orientation",
+            fix=f"correct or drop those rows; `perceptrl data validate {shlex.quote(self.path or self.source)} --fix --out FIXED` "
+            "repairs image sizes/modes/orientation",
         )
 
 
@@ -398,6 +400,7 @@ def validate_examples(
     template: str = "perception_r1",
     pixel_bounds: str = "warning",
     progress: bool = False,
+    path: str | None = None,
 ) -> ValidationReport:
     """Check every example; never raises for bad data (see the module doc for the checks).
 
@@ -411,7 +414,7 @@ def validate_examples(
     """
     if pixel_bounds not in ("error", "warning", "off"):
         raise PerceptrlError(f"pixel_bounds must be error, warning or off, not {pixel_bounds!r}", where="pixel_bounds", fix="use one of: error, warning, off")
-    report = ValidationReport(source=source, n_rows=len(examples))
+    report = ValidationReport(source=source, n_rows=len(examples), path=path)
     vision_tokens = list(VISION_TOKENS)
     if processor is not None and getattr(processor, "image_token", None) and processor.image_token not in vision_tokens:
         vision_tokens.append(processor.image_token)
@@ -426,7 +429,7 @@ def validate_examples(
         issues: list[Issue] = []
         if id_counts[ex.id] > 1:
             issues.append(Issue(row, ex.id, "id", "duplicate_id", f"id {ex.id!r} appears {id_counts[ex.id]} times", "give every row a unique id"))
-        if not ex.images:
+        if not ex.images and not ex.metadata.get("text_only"):  # text-only rows (MathVerse "Text Only") are meant so
             issues.append(Issue(row, ex.id, "images", "no_image", "the row has no image", "add the image or drop the row"))
         decoded: dict[int, Image.Image] = {}
         for k in range(len(ex.images)):
@@ -434,7 +437,7 @@ def validate_examples(
             issues.extend(img_issues)
             if img is not None:
                 decoded[k] = img
-        images_ok = bool(ex.images) and len(decoded) == len(ex.images)
+        images_ok = (bool(ex.images) or bool(ex.metadata.get("text_only"))) and len(decoded) == len(ex.images)
         sizes = {k: img.size for k, img in decoded.items()}
         issues.extend(_encoding_issues(ex, row))
         issues.extend(_text_issues(ex, row, vision_tokens))

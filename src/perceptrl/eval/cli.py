@@ -45,7 +45,9 @@ def _print_summary(summary: dict) -> None:
     for bench, m in summary["benches"].items():
         extra = ""
         if "wemath" in m:
-            extra = f"  strict score {100 * m['wemath']['score_strict']:.1f}"
+            from perceptrl.eval.wemath import format_score
+
+            extra = f"  strict score {format_score(m['wemath']['score_strict'])}"
         print(f"{bench:<12} n={m['n']:<5} accuracy {100 * m['accuracy']:.1f}%{extra}")
 
 
@@ -63,7 +65,7 @@ def cmd_run(args) -> int:
     summary = run_eval(
         args.model, benches, out, protocol=proto, limit=args.limit, batch_size=args.batch_size,
         template=args.template, backend=args.backend, judge=_judge(args, out),
-        offline=True if args.offline else None, report=not args.no_report,
+        offline=True if args.offline else None, report=not args.no_report, image_root=args.image_root,
     )
     _print_summary(summary)
     print(f"results: {out}")
@@ -129,6 +131,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, help="sampling seed (default 0)")
     p.add_argument("--template", default="perception_r1", help="prompt template (default perception_r1)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="generation backend (default hf)")
+    p.add_argument("--image-root", metavar="DIR", help="folder relative image paths start from (default: the data "
+                   "file's folder, or a parent where the images are, as in MATH-V's repository)")
     p.add_argument("--offline", action="store_true", help="never contact the hub (also: HF_HUB_OFFLINE=1)")
     p.add_argument("--no-report", action="store_true", help="skip report.md/png")
     _add_judge_args(p)

@@ -35,12 +35,14 @@ def markdown_report(summary: dict[str, Any]) -> str:
             lines += ["", f"## {bench} by {key[3:].replace('_', ' ')}", "", "| group | n | accuracy (%) |", "|---|---:|---:|"]
             lines += [f"| {g} | {v['n']} | {_pct(v['accuracy'])} |" for g, v in groups.items()]
         if "wemath" in m:
+            from perceptrl.eval.wemath import format_score
+
             w = m["wemath"]
             lines += [
                 "", f"## {bench}: four-dimensional metrics ({w['n_composite']} composite problems"
                 + (f", {w['incomplete']} incomplete left out" if w["incomplete"] else "") + ")", "",
                 "| metric | strict | loose |", "|---|---:|---:|",
-                f"| score (%) | {_pct(w['score_strict'])} | {_pct(w['score_loose'])} |",
+                f"| score (%) | {format_score(w['score_strict'])} | {format_score(w['score_loose'])} |",
                 f"| IK insufficient knowledge | {w['IK']} | {w['IK']} |",
                 f"| IG inadequate generalization | {w['IG']} | {w['IG']} |",
                 f"| CM complete mastery | {w['CM_strict']} | {w['CM_loose']} |",
@@ -68,7 +70,7 @@ def plot_png(summary: dict[str, Any]) -> bytes:
                 for g, v in groups.items():
                     labels.append(f"{bench}: {g}")
                     values.append(100 * v["accuracy"])
-        if "wemath" in m:
+        if "wemath" in m and m["wemath"]["score_strict"] is not None:
             labels.append(f"{bench}: strict score")
             values.append(100 * m["wemath"]["score_strict"])
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.2))

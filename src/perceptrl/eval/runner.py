@@ -89,19 +89,32 @@ def _check_run_config(out: Path, config: dict) -> None:
 
 
 def load_examples(
-    benches: Sequence[tuple[str, str | None]], *, limit: int | None = None, offline: bool | None = None, seed: int = 0
+    benches: Sequence[tuple[str, str | None]], *, limit: int | None = None, offline: bool | None = None, seed: int = 0,
+    image_root: str | None = None,
 ) -> dict[str, list[Example]]:
     """Load every benchmark first, so a bad source fails before any model is loaded."""
-    return {name: load_benchmark(name, src, limit=limit, offline=offline, seed=seed) for name, src in benches}
+    return {name: load_benchmark(name, src, limit=limit, offline=offline, seed=seed, image_root=image_root)
+            for name, src in benches}
 
 
-def _validate(examples: dict[str, list[Example]], processor, template: str) -> None:
+def _validate(examples: dict[str, list[Example]], processor, template: str, sources: dict[str, str | None] | None = None) -> None:
     """Every bad row of every benchmark, before generation (with the processor: the prompt and
     image-token checks). Image sizes only warn: the processor resizes into its own pixel bounds."""
+    import shlex
+
     from perceptrl.data.validate import ensure_valid
 
     for name, exs in examples.items():
-        ensure_valid(exs, processor=processor, source=name, template=template, pixel_bounds="warning")
+        path = (sources or {}).get(name)
+        try:
+            ensure_valid(exs, processor=processor, source=name, template=template, pixel_bounds="warning", path=path)
+        except PerceptrlError as e:
+            if path:  # a command that runs: the file, read the way eval reads it, and a copy eval loads
+                e.fix = (f"correct or drop those rows; `perceptrl data validate {shlex.quote(path)} --bench {name} "
+                         f"--fix --out FIXED.jsonl` repairs image sizes/modes/orientation into a copy that "
+                         f"`--bench {name}=FIXED.jsonl` reads")
+                e.args = (e.render(),)
+            raise
 
 
 def generate_run(
@@ -147,7 +160,7 @@ def generate_run(
         log.info("all %d items already generated in %s", sum(len(v) for v in examples.values()), out)
         return 0
     model, processor = load_model()
-    _validate({b: v for b, v in pending.items() if v}, None if backend == "vllm" else processor, template)
+    _validate({b: v for b, v in pending.items() if v}, None if backend == "vllm" else processor, template, sources)
     from tqdm.auto import tqdm
 
     added = 0
@@ -295,6 +308,7 @@ def run_eval(
     backend: str = "hf",
     judge=None,
     offline: bool | None = None,
+    image_root: str | None = None,
     loaded: tuple[Any, Any] | None = None,
     report: bool = True,
     progress: bool = True,
@@ -307,7 +321,7 @@ def run_eval(
     if proto.scorer == "judge" and judge is None:
         raise PerceptrlError(f"protocol {proto.name} needs an LLM judge", where="--protocol",
                              fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)")
-    examples = load_examples(benches, limit=limit, offline=offline, seed=proto.decoding.seed)
+    examples = load_examples(benches, limit=limit, offline=offline, seed=proto.decoding.seed, image_root=image_root)
     generate_run(
         out_dir, examples, model_name=model, protocol=proto,
         load_model=(lambda: loaded) if loaded is not None else (lambda: load_model_default(model, backend)),

@@ -9,7 +9,9 @@ Cascade:
 3. :func:`perceptrl.rewards.accuracy.answers_match`: exact match after normalisation, option
    letter ↔ option text (so MathVision/WeMath/MathVerse accept the letter *or* the text),
    yes/no, numeric precision from the row (MathVista ``precision`` = decimal places:
-   ``|pred − gold| ≤ 0.5·10^−precision``), then math-verify with the gold wrapped in ``\\boxed{}``.
+   ``|pred − gold| ≤ 0.5·10^−precision``), then math-verify with the gold wrapped in ``\\boxed{}``;
+   a free-form gold written as a sentence or with units (MathVerse ``Area $=9 \\pi \\mathrm{cm}^{2}$``)
+   also matches the value it states (:mod:`perceptrl.eval.gold`).
 
 Items reach the scorer as plain dicts (``items.jsonl`` of a run), so stored runs can be rescored
 without the benchmark files.
@@ -21,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from perceptrl.eval.gold import gold_variants
 from perceptrl.rewards.accuracy import answers_match
 from perceptrl.rewards.answer import extract_answer
 
@@ -75,11 +78,21 @@ def score_response(response: str, item: Mapping[str, Any]) -> dict[str, Any]:
     if meta.get("bench") == "mathvista" or meta.get("unit"):
         pred = strip_unit(pred, meta.get("unit"))
     precision = meta.get("precision")
-    ok = answers_match(
-        pred,
-        str(item["answer"]),
-        choices=item_options(item),
-        precision=int(precision) if precision is not None else None,
-        tolerance=meta.get("tolerance"),
-    )
+    options = item_options(item)
+    # A free-form gold written as a sentence or with units ("Area $=9 \\pi \\mathrm{cm}^{2}$") is
+    # compared by the value it states (perceptrl.eval.gold): math-verify on the whole sentence
+    # both rejects the right "9\\pi" and accepts the wrong "9". Multiple-choice golds are letters
+    # or option texts and stay as they are.
+    gold = str(item["answer"])
+    variants = [gold] if options else gold_variants(gold)
+    if len(variants) > 1 and pred.strip() == gold.strip():
+        ok = True
+    else:
+        ok = answers_match(
+            pred,
+            variants[-1],
+            choices=options,
+            precision=int(precision) if precision is not None else None,
+            tolerance=meta.get("tolerance"),
+        )
     return {"correct": bool(ok), "pred": pred, "extracted_by": how}

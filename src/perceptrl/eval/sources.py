@@ -3,8 +3,12 @@
 A *source* is either a hub id (``AI4Math/MathVista``) or a local path:
 
 * a folder written by ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk`` (``load_from_disk``);
-* a folder of ``.parquet`` / ``.jsonl`` / ``.json`` files (files whose name contains the split are
-  preferred, e.g. ``testmini-00000-of-00001.parquet``), or one such file.
+* a folder of ``.parquet`` / ``.jsonl`` / ``.json`` files, of which those *named* for the split are
+  read (``test.jsonl``, ``testmini-00000-of-00001.parquet``; exact: split ``test`` does not read
+  ``testmini.jsonl``), or one such file. JSON is read as plain rows (a list, JSON Lines, or an
+  object of rows keyed by id as in MathVista's GitHub ``testmini.json``);
+* a Geometry3K folder as released with InterGPS (``NNN/data.json`` + ``img_diagram.png``, or the
+  folder of its ``train``/``val``/``test`` splits).
 
 Image columns are read *undecoded* (``{"bytes", "path"}``) so that a corrupt image is reported by
 validation instead of crashing the loader. Relative image paths in local copies resolve against
@@ -18,9 +22,11 @@ from __future__ import annotations
 
 import copy
 import glob
+import json
 import os
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +42,14 @@ class RawRows:
     rows: Any  # a datasets.Dataset (indexable, len()) or a list of dicts
     root: str | None
     origin: str  # what was read, for error messages
+    files: list[Path] = field(default_factory=list)  # the local files read (companions are looked up beside them)
+
+    @property
+    def columns(self) -> set[str]:
+        names = getattr(self.rows, "column_names", None)
+        if names is not None:
+            return set(names)
+        return set().union(*(r.keys() for r in self.rows[:50])) if len(self.rows) else set()
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -93,20 +107,86 @@ def _pick_split(dd, split: str | None, origin: str):
     )
 
 
+_SPLIT_NAMES = {"train", "test", "testmini", "validation", "val", "valid", "dev"}
+_SHARD = re.compile(r"^(?P<base>.+?)-\d{5}-of-\d{5}$")  # the hub's parquet shard names
+
+
+def _stem(p: Path) -> str:
+    return p.name[: -len(p.suffix)] if p.suffix else p.name
+
+
+def _split_base(p: Path) -> str:
+    """``testmini-00000-of-00001.parquet`` → ``testmini``; ``test.jsonl`` → ``test``."""
+    m = _SHARD.match(_stem(p))
+    return m.group("base") if m else _stem(p)
+
+
 def _data_files(folder: Path, split: str | None) -> list[Path]:
+    """The data files of ``split`` in ``folder``: files *named* for the split (``test.jsonl``,
+    ``test-00000-of-00002.parquet``) or inside a folder named for it — exactly, so ``test`` never
+    also takes ``testmini.jsonl``. With no file named for the split: one data file, or the shards
+    of one table, is used as is; files named for other splits, or several unrelated files, are an
+    error listing what is there (merging them would evaluate the wrong rows, or the same rows twice)."""
     files = sorted(p for p in folder.rglob("*") if p.suffix in DATA_SUFFIXES and p.is_file())
-    if split:
-        preferred = [p for p in files if split in p.name or split in p.parent.name]
-        if preferred:
-            files = preferred
-    return files
+    if not split or not files:
+        return files
+    exact = [p for p in files if _split_base(p) == split or p.parent.name == split]
+    if exact:
+        return exact
+    bases = sorted({_split_base(p) for p in files})
+    named = [b for b in bases if b in _SPLIT_NAMES]
+    if len(bases) == 1 and not named:
+        return files
+    listing = ", ".join(str(p.relative_to(folder)) for p in files[:12]) + (", …" if len(files) > 12 else "")
+    raise PerceptrlError(
+        f"no data file for split {split!r} in this folder (it has: {listing})",
+        where=str(folder),
+        fix=(f"pick the split by name (NAME:{named[0]}=FOLDER)" if named else "pass the data file itself (NAME=FILE)")
+        + " — split names match file names exactly",
+    )
+
+
+def _json_rows(path: Path) -> list[dict]:
+    """Rows of a ``.jsonl`` file, a ``.json`` list, or a ``.json`` object of rows keyed by id (the
+    layout of MathVista's GitHub ``testmini.json``: ``{"1": {"pid": "1", …}, …}``), read as plain
+    dicts: no schema inference, so rows whose cells differ in type (``options`` ``[]`` in one row,
+    a list of strings in the next; ``choices`` null or a list) load as written."""
+    from perceptrl.data.encoding import read_text
+    from perceptrl.data.formats.jsonl import read_rows
+
+    if path.suffix == ".jsonl":
+        return read_rows(path)
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as e:
+        raise PerceptrlError(f"invalid JSON: {e}", where=f"{path}:{e.lineno}", fix="fix the JSON syntax") from e
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        return data
+    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+        rows = []
+        for key, value in data.items():
+            row = dict(value)
+            if "pid" not in row and "id" not in row:
+                row["id"] = key  # the key is the only id the row has
+            rows.append(row)
+        return rows
+    raise PerceptrlError(
+        "a .json benchmark file must hold a list of rows, or an object of rows keyed by id",
+        where=str(path),
+        fix="pass the benchmark's data file (e.g. MathVista data/testmini.json, MathVerse data/testmini_text_only.json)",
+    )
 
 
 def _load_local(path: Path, split: str | None):
     import datasets
 
+    from perceptrl.data.formats import geometry3k
+
     if path.is_dir() and ((path / "dataset_dict.json").exists() or (path / "state.json").exists()):
-        return _pick_split(datasets.load_from_disk(str(path)), split, str(path)), str(path)
+        return _pick_split(datasets.load_from_disk(str(path)), split, str(path)), str(path), [path]
+    if geometry3k.is_layout(path):  # InterGPS: NNN/{data.json, img_diagram.png}
+        rows, root = geometry3k.read_rows(path, split, default_split="test")
+        return rows, root, [Path(root)]
     files = [path] if path.is_file() else _data_files(path, split)
     if not files:
         raise PerceptrlError(
@@ -121,19 +201,17 @@ def _load_local(path: Path, split: str | None):
             where=str(path),
             fix="use one format per benchmark copy: .parquet, or .jsonl/.json",
         )
+    root = path if path.is_dir() else path.parent
+    if kinds == {"json"}:
+        if len({p.parent for p in files}) == 1:
+            root = files[0].parent  # relative image paths start beside the file (MathVista data/images/…)
+        return [r for p in files for r in _json_rows(p)], str(root), files
     try:
         ds = datasets.load_dataset(kinds.pop(), data_files=[str(p) for p in files], split="train")
     except Exception as e:  # noqa: BLE001 - datasets wraps the cause ("An error occurred while generating")
-        from perceptrl.data.encoding import first_invalid_line
-
-        for p in files:  # a text file that is not UTF-8: name its line instead
-            named = first_invalid_line(p) if p.suffix in (".jsonl", ".json") else None
-            if named is not None:
-                raise named from e
         raise PerceptrlError(f"datasets cannot read {path}: {type(e).__name__}: {e}", where=str(path),
                              fix="check the files are complete .parquet / .jsonl / .json rows") from e
-    root = path if path.is_dir() else path.parent
-    return ds, str(root)
+    return ds, str(root), files
 
 
 def _cached(hub_id: str) -> bool:
@@ -155,8 +233,8 @@ def load_rows(
 
     path = Path(source).expanduser()
     if path.exists():
-        ds, root = _load_local(path, split)
-        return RawRows(_undecoded(ds), root, str(path))
+        ds, root, files = _load_local(path, split)
+        return RawRows(ds if isinstance(ds, list) else _undecoded(ds), root, str(path), files)
     if source.startswith((".", "/", "~")) or os.sep in source.strip("/").split("/", 1)[-1]:
         raise PerceptrlError(
             "local benchmark copy not found", where=source, fix="check the path (it does not exist)"

@@ -20,7 +20,8 @@ subs right is CM under the loose rule and RM under the strict one — as in the 
 
 Score = (N − 0.5·IG − RM − IK) / N with N composite problems (525 in testmini: 360 two-step +
 165 three-step; the reference hard-codes 525). The RM *rate* is RM / (CM + RM).
-Composite problems missing any of their parts are left out and counted in ``incomplete``.
+Composite problems missing any of their parts are left out and counted in ``incomplete``; with
+none complete (a ``--limit`` smoke run) the scores are ``None``, reported as "n/a", never 0.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def wemath_metrics(correct: Mapping[tuple[str, str], bool]) -> dict:
 
     n = sum(len(v) for v in by_steps.values())
 
-    def score(rm: int) -> float:
-        return (n - 0.5 * counts["IG"] - rm - counts["IK"]) / n if n else 0.0
+    def score(rm: int) -> float | None:  # None, not 0.0: no complete composite problem has no score
+        return (n - 0.5 * counts["IG"] - rm - counts["IK"]) / n if n else None
 
     def rate(a: int, b: int) -> float:
         return a / b if b else 0.0
@@ -87,3 +88,11 @@ def wemath_metrics(correct: Mapping[tuple[str, str], bool]) -> dict:
         "acc_two_step": rate(sum(by_steps[2]), len(by_steps[2])),
         "acc_three_step": rate(sum(by_steps[3]), len(by_steps[3])),
     }
+
+
+NO_COMPOSITE = "n/a (no complete composite problem)"
+
+
+def format_score(value: float | None) -> str:
+    """A WeMath score for people: ``"37.5"`` (percent), or why there is none."""
+    return NO_COMPOSITE if value is None else f"{100 * value:.1f}"

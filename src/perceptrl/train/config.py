@@ -74,10 +74,12 @@ class DataConfig:
 
     # Path or Hugging Face id of the training set (None: examples must be passed to ``train``).
     path: str | None = None
-    # "auto" | "perception_r1" | "trl" | "jsonl" | "hf".
+    # "auto" | "perception_r1" | "trl" | "jsonl" | "hf" | "geometry3k".
     format: str = "auto"
     # Split for hub datasets (None: the reader's default).
     split: str | None = None
+    # Folder that relative image paths start from (None: the data file's folder, or a parent where they exist).
+    image_root: str | None = None
     # Prompt template (Perception-R1's think/answer/boxed instruction).
     template: str = "perception_r1"
     # Image pixel bounds set on the processor; None keeps the processor's own (Perception-R1: 3,136 .. 1,806,336).
@@ -101,6 +103,9 @@ class RewardsConfig:
     terms: list[dict[str, Any]] | None = None
     # Drop these terms from the preset (e.g. ["perception"] for the accuracy+format baseline arm).
     exclude: list[str] = field(default_factory=list)
+    # Train with a perception term even when no row has visual annotations (it then scores 0 for
+    # every sample; perceptrl stops by default, since that is almost always a data mistake).
+    allow_missing_annotations: bool = False
     # Worker processes for CPU-heavy rewards (math-verify); 0 = in process (perceptrl's choice for 2-core laptops: 2).
     workers: int = 2
     # Per-item timeout in seconds for heavy rewards (perceptrl's runner default; the reference relies on math-verify's 5 s).

@@ -59,7 +59,8 @@ def _load_examples(cfg: TrainConfig, train_examples: list[Example] | None) -> li
         else:
             from perceptrl.data.io import read_examples
 
-            train_examples = read_examples(path, format=cfg.data.format, split=cfg.data.split)
+            train_examples = read_examples(path, format=cfg.data.format, split=cfg.data.split,
+                                           image_root=cfg.data.image_root)
     examples = list(train_examples)
     if cfg.data.max_rows is not None:
         examples = examples[: cfg.data.max_rows]
@@ -67,6 +68,50 @@ def _load_examples(cfg: TrainConfig, train_examples: list[Example] | None) -> li
         raise PerceptrlError("the training set is empty", where=str(cfg.data.path or "train_examples"),
                              fix="point data.path at a non-empty dataset")
     return examples
+
+
+def _check_rows_fill_a_batch(cfg: TrainConfig, args: Any, n_rows: int) -> None:
+    """TRL's sampler yields whole generation batches only: with fewer rows than one batch of prompts
+    the run would print its summary, train 0 steps and exit 0. Refuse instead (before any loading);
+    a partial last batch is dropped every epoch, which is said."""
+    prompts = args.generation_batch_size // args.num_generations
+    where = f"{cfg.source or '<config>'}: trl"
+    if n_rows < prompts:
+        raise PerceptrlError(
+            f"{n_rows} training row(s) cannot fill one batch of {prompts} prompts "
+            f"(generation_batch_size {args.generation_batch_size} = {args.per_device_train_batch_size} per device "
+            f"x {args.world_size} process(es) x {args.steps_per_generation} steps_per_generation, "
+            f"/ num_generations {args.num_generations}): the run would train 0 steps",
+            where=where,
+            fix=f"give at least {prompts} rows, or lower trl.per_device_train_batch_size / "
+            "trl.gradient_accumulation_steps (or raise trl.num_generations) so one batch needs fewer prompts",
+        )
+    if n_rows % prompts:
+        logger.warning("%d rows do not divide into batches of %d prompts: the last %d rows of each epoch are not "
+                       "used (TRL drops incomplete batches)", n_rows, prompts, n_rows % prompts)
+
+
+def _check_annotations(cfg: TrainConfig, examples: list[Example]) -> None:
+    """A perception reward on rows without visual annotations scores 0 for every sample (there is
+    nothing to check the reasoning against): a silent no-op. Stop unless the user opted in."""
+    from perceptrl.train.rewards_setup import build_spec
+
+    if "perception" not in [t.name for t in build_spec(cfg).terms]:
+        return
+    missing = [ex for ex in examples if not ex.visual_annotations]
+    if not missing:
+        return
+    where = f"{cfg.source or '<config>'}: rewards"
+    if len(missing) == len(examples) and not cfg.rewards.allow_missing_annotations:
+        raise PerceptrlError(
+            f"the perception reward is configured but none of the {len(examples)} training rows has visual "
+            "annotations: it would score 0 for every sample",
+            where=where,
+            fix="annotate the data first (`perceptrl annotate`), drop the term (rewards.exclude=[perception]), "
+            "or set rewards.allow_missing_annotations=true to train anyway",
+        )
+    logger.warning("%d of %d training rows have no visual annotations: the perception reward scores 0 on them "
+                   "(ids %s)", len(missing), len(examples), ", ".join(repr(ex.id) for ex in missing[:5]))
 
 
 def _set_pixel_bounds(processor: Any, min_pixels: int | None, max_pixels: int | None) -> None:
@@ -220,7 +265,9 @@ def _summary(cfg: TrainConfig, args: Any, model: Any, n_rows: int, setup: Any) -
     if args.max_steps and args.max_steps > 0:
         steps = args.max_steps
     else:
-        steps = math.ceil(n_rows * args.num_generations * args.num_train_epochs / rollouts_per_step)
+        prompts = args.generation_batch_size // args.num_generations  # TRL drops an incomplete last batch
+        used = (n_rows // prompts) * prompts
+        steps = math.ceil(used * args.num_generations * args.num_iterations * args.num_train_epochs / rollouts_per_step)
     m = cfg.method
     method = m.name
     if m.needs_masked_pass:
@@ -282,6 +329,9 @@ def train(
 
         check_rewards(cfg)  # unknown reward terms / modules fail before the model is loaded
     examples = _load_examples(cfg, train_examples)
+    _check_rows_fill_a_batch(cfg, args, len(examples))  # 0 steps would otherwise "succeed"
+    if reward_funcs is None:
+        _check_annotations(cfg, examples)
     processor = _load_processor(cfg, model, processor)
     _set_pixel_bounds(processor, cfg.data.min_pixels, cfg.data.max_pixels)
     _validate(cfg, examples, processor)  # every bad row listed before the weights are loaded

@@ -309,11 +309,12 @@ def visual_key_info_cell(example: Example) -> str | None:
 
 
 def metadata_columns(examples: Iterable[Example], consumed: Iterable[str]) -> list[str]:
-    """Union of metadata keys (first-seen order) minus those a writer already consumed."""
+    """Union of metadata keys (first-seen order) minus those a writer already consumed, internal
+    keys, and keys that are ``None`` in every example (an all-null column is not data)."""
     skip = set(consumed) | {IMAGE_PATHS_KEY, BINARY_TEXT_KEY}
     keys: dict[str, None] = {}
     for ex in examples:
-        for k in ex.metadata:
-            if k not in skip:
+        for k, v in ex.metadata.items():
+            if k not in skip and v is not None:
                 keys.setdefault(k, None)
     return list(keys)

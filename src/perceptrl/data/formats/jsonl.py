@@ -5,7 +5,8 @@ Line layout written (and read)::
     {"id": "g-0001", "images": ["images/g-0001_0.png"], "problem": "<image>Find x.", "answer": "3",
      "choices": null, "visual_annotations": ["AB = 10"], "boxes": [], "caption": null, "metadata": {}}
 
-The reader also accepts common variants: ``image`` (one path), ``question``/``solution``, and a
+The reader also accepts a ``.json`` list, or an object of rows keyed by id (MathVista's GitHub
+``testmini.json``), and common variants: ``image`` (one path), ``question``/``solution``, and a
 Perception-R1 ``visual_key_info`` string. Unknown keys are kept in ``metadata``. Bytes inside
 metadata (rare: a binary column carried over from parquet) are stored as ``{"__bytes_b64__": ...}``.
 """
@@ -59,8 +60,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             data = json.loads(text, object_hook=_decode)
         except json.JSONDecodeError as e:
             raise PerceptrlError(f"invalid JSON: {e}", where=f"{path}:{e.lineno}", fix="fix the JSON syntax") from e
+        if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+            # an object of rows keyed by id (MathVista's GitHub testmini.json): the key is the id
+            # when the row has none of its own
+            data = [v if any(k in v for k in ("id", "pid")) else {"id": key, **v} for key, v in data.items()]
         if not isinstance(data, list):
-            raise PerceptrlError("a .json dataset must hold a list of objects", where=str(path), fix="use JSONL, one object per line")
+            raise PerceptrlError("a .json dataset must hold a list of objects (or an object of objects keyed by id)",
+                                 where=str(path), fix="use JSONL, one object per line")
         if may_hold_surrogate(text):
             for i, row in enumerate(data):
                 if has_surrogate(row):
@@ -163,9 +169,9 @@ def write(examples: Sequence[Example], path: str | Path, *, image_dir: str = "im
     rows = []
     for ex in examples:
         rel_paths = files.store(ex)
-        meta = {k: v for k, v in ex.metadata.items() if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY)}
-        if IMAGE_PATHS_KEY in ex.metadata and all(isinstance(s, bytes) for s in ex.images):
-            meta[IMAGE_PATHS_KEY] = ex.metadata[IMAGE_PATHS_KEY]
+        # internal keys and empty (None) metadata are not data: they never reach the file
+        meta = {k: v for k, v in ex.metadata.items()
+                if k not in ("id", "answer", IMAGE_PATHS_KEY, BINARY_TEXT_KEY) and v is not None}
         row = {
             "id": raw_or(ex, "id", ex.id),
             "images": rel_paths,
