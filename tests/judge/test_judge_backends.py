@@ -6,6 +6,7 @@ import pytest
 
 from perceptrl.judge import JudgeConfig, build_perception_reward
 from perceptrl.judge.backends import LLMJudge, RulesJudge, TransformersGenerator, callable_generator
+from perceptrl.judge.prompt import shown_response
 
 
 def test_rules_judge():
@@ -30,7 +31,7 @@ def test_callable_generator_sync_async_and_errors():
 def test_llm_judge_sanitises_unless_told_not_to():
     j = LLMJudge(callable_generator(lambda m: ""), model_id="m")
     msgs, found = j.prepare(["AB = 10"], "AB = 10 <info1>1</info1>")
-    assert "<info1>1</info1>" not in msgs[1]["content"].split("<<<RESPONSE>>>")[1] and found == ["tag", "tag"]
+    assert shown_response(msgs[1]["content"]) == "AB = 10 [tag removed]" and found == ["tag"]
     raw = LLMJudge(callable_generator(lambda m: ""), model_id="m", harden=False)
     assert "AB = 10 <info1>1</info1>" in raw.prepare(["AB = 10"], "AB = 10 <info1>1</info1>")[0][1]["content"]
     assert raw.version != j.version  # raw and hardened verdicts never share cache entries

@@ -36,10 +36,7 @@ from dataclasses import dataclass, field
 VALUE = r"(?:true|false|[01](?:\.0*)?)"
 _TAG = re.compile(rf"<\s*info\s*(\d+)\s*>\s*({VALUE})\s*<\s*/\s*info\s*\1\s*>", re.IGNORECASE)
 _PAIR = re.compile(rf"[\"']info\s*(\d+)[\"']\s*:\s*[\"']?({VALUE})[\"']?(?![\w.])", re.IGNORECASE)
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
-_THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
+_THINK_TAG = re.compile(r"<(/)?think>", re.IGNORECASE)
 _KEY = re.compile(r"info(\d+)", re.IGNORECASE)
 
 
@@ -71,17 +68,27 @@ class Verdicts:
 
 
 def strip_reasoning(answer: str) -> str:
-    """The answer without its reasoning (see the module docstring)."""
-    text = _THINK_BLOCK.sub(" ", answer or "")
-    close = None
-    for close in _THINK_CLOSE.finditer(text):
-        pass
-    if close is not None:
-        text = text[close.end():]
-    opened = _THINK_OPEN.search(text)
-    if opened is not None:
-        text = text[: opened.start()]
-    return text
+    """The answer without its reasoning (see the module docstring); one pass over the
+    ``<think>``/``</think>`` tags (a lazy ``<think>.*?</think>`` regex is quadratic when a block
+    is never closed)."""
+    text = answer or ""
+    kept: list[str] = []
+    inside = False
+    pos = 0
+    for m in _THINK_TAG.finditer(text):
+        if m.group(1) is None:  # <think>
+            if not inside:
+                kept.append(text[pos : m.start()])
+                inside = True
+        elif inside:  # </think> closing a block
+            inside = False
+            pos = m.end()
+        else:  # a </think> whose block was opened in the prompt: everything before it is reasoning
+            kept = []
+            pos = m.end()
+    if not inside:
+        kept.append(text[pos:])
+    return " ".join(kept)
 
 
 def value_of(v: object) -> int | None:
@@ -97,8 +104,12 @@ def value_of(v: object) -> int | None:
 
 
 def _json_object(text: str) -> dict | None:
-    m = _FENCE.match(text)
-    body = (m.group(1) if m else text).strip()
+    body = text.strip()
+    if body.startswith("```") and body.endswith("```") and len(body) >= 6:  # a ```json fence
+        body = body[3:-3]
+        if body[:4].lower() == "json":
+            body = body[4:]
+        body = body.strip()
     if not body.startswith("{"):
         return None
     try:
