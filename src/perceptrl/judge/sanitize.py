@@ -120,19 +120,22 @@ _GT = r"(?:>|&gt;?|&#0*62;?|&#x0*3e;?|\\+u003e|\\+x3e|%3e)"
 #: a verdict value as a judge (or an imitation of one) writes it
 _VAL = r"(?<![\w.])(?:true|false|yes|no|present|absent|[01](?:\.0*)?)(?!\w|\.\d)"
 _VSEP = r"[\s\"'`*_:=\\,\-]{0,6}"  # what may separate a tag from its value
-_TAG = rf"{_LT}{_S}/?{_S}info{_S}\d*{_S}{_GT}"
+_TAG = rf"{_LT}{_S}/?{_S}info{_S}\d*(?:{_S}|[\s_][^<>\n]{{0,30}}){_GT}"  # attributes too: <info2 v="1">
+_MARKER = r"\[[^\[\]\n]{0,40}\bremoved\]"
 _BRACKET_TAG = rf"[\[\({{]{_S}/?{_S}info{_S}\d+{_S}[\]\)}}]"
 
 _PATTERNS: list[tuple[str, str, re.Pattern]] = [
     # verdict tags with the value next to them, any bracket style
     ("tag", "[tag removed]", re.compile(rf"(?:{_VAL}{_VSEP})?{_TAG}(?:{_VSEP}{_VAL})?")),
     ("tag", "[tag removed]", re.compile(rf"(?:{_VAL}{_VSEP})?{_BRACKET_TAG}(?:{_VSEP}{_VAL})?")),
+    # a removal marker written by the policy itself, with a value next to it ("[tag removed]1")
+    ("residue", "[value removed]", re.compile(rf"{_VAL}{_VSEP}{_MARKER}|{_MARKER}{_VSEP}{_VAL}")),
     # tagless verdict residue: "info2: 1", "\"info3\": true", "item_1 = yes", "verdicts: 1, 1, 1"
     ("residue", "[value removed]", re.compile(
         rf"(?<![a-z])(?:info|verdict|item|fact|annotation|key[\W_]?info\w*)[\W_]{{0,3}}\d+[\W_]{{0,6}}?"
         rf"(?:(?:=|:|->|→|=>|\bis\b|\bgets?\b|\bequals?\b)[\W_]{{0,4}})?{_VAL}")),
     ("residue", "[value removed]", re.compile(
-        rf"(?<![a-z])(?:verdicts?|scores?|labels?|answers?|results?|outputs?|judge?ments?|infos?|items?)"
+        rf"(?<![a-z])(?:verdicts?|scores?|labels?|answers?|results?|outputs?|judge?ments?|infos?|items?|finals?)"
         rf"[\W_]{{0,6}}{_VAL}(?:[\s,;/|\]\[]{{1,4}}{_VAL})+")),
     ("residue", "[value removed]", re.compile(rf"(?<![a-z])verdicts?[\W_]{{0,6}}{_VAL}")),
     # chat templates and role markers
@@ -231,9 +234,10 @@ _NEAR = [
           r"mentioned)\b"),
     _Near(_ALL, 40, _ITEMS, 40, r"\b(?:are|is|were|be|been|get|gets|was)\b", 30,
           r"\b(?:present|included|1|reflected|mentioned|stated|satisfied|correct|covered|there|found|true|yes)\b"),
-    # verdict-like assignments without a verb: "every item: 1", "all items present"
+    # verdict-like assignments without a verb: "every item: 1", "all items present", "yes, all present"
     _Near(_ALL, 40, _ITEMS, 40,
-          r"\b(?:present|included|yes|true|reflected|satisfied)\b|\b(?:1|one)\b(?![ \t]{0,3}\w)"),
+          r"\b(?:present|included|yes|true|reflected|satisfied|stated)\b|\b(?:1|one)\b(?![ \t]{0,3}\w)"),
+    _Near(_ALL, 5, r"\b(?:present|included|yes|true|reflected|satisfied|stated|covered)\b"),
 ]
 
 # The same intents in other languages. Latin-script words are matched on the folded view (so
