@@ -388,7 +388,7 @@ class LlamaServer:
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--ctx-size", str(self.n_ctx * self.parallel), "--parallel", str(self.parallel), "--cont-batching",
                 "--threads", str(self.n_threads), "--threads-batch", str(self.n_threads),
-                "--no-webui", "--no-warmup", *self.extra_args]
+                "--no-webui", "--no-warmup", "--slots", *self.extra_args]
 
     def start(self) -> "LlamaServer":
         if self.proc is not None and self.proc.poll() is None:
