@@ -1,7 +1,8 @@
-"""The judge against a real OpenAI-compatible server on loopback (llama.cpp + SmolLM2-135M-Instruct).
+"""The judge against a real OpenAI-compatible server on loopback (llama-server + SmolLM2-135M-Instruct).
 
 SmolLM2-135M's verdicts are poor: these tests check the plumbing — requests, parsing, caching,
-de-duplication, retries, the failure policy — not its judgement.
+de-duplication, retries, the failure policy, the server's batching — not its judgement (that is
+``test_judge_real.py``).
 """
 
 import asyncio
@@ -10,7 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
+import openai
 import pytest
 
 from perceptrl.judge import ChatClient, JudgeConfig, build_perception_reward, parse_verdicts
@@ -160,3 +164,35 @@ def test_cli_judge_scores_pairs(llama_server, llama_server_model, tmp_path, echo
     assert [r["id"] for r in rows] == [0, 1]
     for r in rows:
         assert ("score" in r) and (r["error"] is None) == (r["score"] is not None)
+
+
+def test_server_decodes_concurrent_requests_together(llama_server_handle, llama_server_model):
+    """llama-server's slots: requests in flight together are processed at the same time (continuous
+    batching), which is what makes the judge's concurrency pay (llama-cpp-python's server ran one
+    request at a time; this failed against it: it has no ``/slots``)."""
+    srv = llama_server_handle
+    client = openai.OpenAI(base_url=srv.base_url, api_key="EMPTY", timeout=300, max_retries=0)
+    busy: list[int] = []
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/slots", timeout=30) as r:
+                busy.append(sum(bool(s["is_processing"]) for s in json.load(r)))
+            time.sleep(0.05)
+
+    def ask(i):
+        return client.chat.completions.create(
+            model=llama_server_model, messages=[{"role": "user", "content": f"Count from {i} to 900."}],
+            max_tokens=64, temperature=0, extra_body={"ignore_eos": True})
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        with ThreadPoolExecutor(srv.parallel) as ex:
+            outs = list(ex.map(ask, range(srv.parallel)))
+    finally:
+        done.set()
+        poller.join()
+    assert all(o.usage.completion_tokens == 64 for o in outs)
+    assert max(busy) == srv.parallel == 4, busy
