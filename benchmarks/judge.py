@@ -112,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         model = args.model if args.base_url else srv.model
         where = base_url if args.base_url else f"{base_url}: {' '.join(srv.command()[1:])}"
         print(f"server: {where}")
-        # warm the server (weights paged in, the static judge prompt in its prefix cache), for both alike
-        naive(base_url, model, responses[:1], rows[:1], args.max_tokens)
+        # warm the server for both alike: weights paged in, and the static judge prompt in the prefix
+        # cache of every slot (one request per slot, in flight together), as after a first GRPO step
+        warm = JudgeConfig(backend="openai", base_url=base_url, model=model, max_tokens=args.max_tokens,
+                           max_concurrency=args.parallel, timeout=300, cache_path=None)
+        ours(warm, [f"warm-up {k}" for k in range(args.parallel)], rows[:1] * args.parallel)
         cfg = JudgeConfig(backend="openai", base_url=base_url, model=model, max_tokens=args.max_tokens,
                           max_concurrency=concurrency, timeout=300, cache_path=str(Path(tmp) / "c.sqlite"))
         t_naive, naive_fail, naive_unp = naive(base_url, model, responses, rows, args.max_tokens)
