@@ -21,10 +21,11 @@ from perceptrl.judge import ChatClient, JudgeConfig, build_perception_reward, pa
 
 pytestmark = pytest.mark.server
 
-# A prompt SmolLM2-135M does answer in the verdict format (one item per request).
+# A short prompt for SmolLM2-135M (one item per request). The hardened judge shows {response} as a
+# quoted JSON string literal, so the template does not quote it again.
 ECHO_TEMPLATE = """\
 system: "Answer in the format <info1>1</info1>."
-query: "Is '{items}' in '{response}'? Answer in the format <info1>1</info1> or <info1>0</info1>."
+query: "Is '{items}' in {response}? Answer in the format <info1>1</info1> or <info1>0</info1>."
 """
 ROWS = [{"visual_annotations": ["AB = 10"]}]
 
@@ -50,7 +51,9 @@ def test_chat_client_round_trip(llama_server, llama_server_model):
 
 
 def test_reward_requests_parsing_dedupe_and_cache(llama_server, llama_server_model, tmp_path, echo_template):
-    reward = build_perception_reward(_cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template))
+    # grammar-constrained: the hardened prompt quotes the response, and SmolLM2 then answers in prose
+    reward = build_perception_reward(_cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template,
+                                          constrained="grammar"))
     responses = ["AB = 10, so the area is 50.", "AB = 10, so the area is 50.", "AB = 12.", "AB = 12.", "AB = 10."]
     scores = reward.score(responses, ROWS * 5)
     m = reward.metrics()
@@ -79,7 +82,7 @@ def test_reward_requests_parsing_dedupe_and_cache(llama_server, llama_server_mod
 
 
 def test_cache_is_shared_across_processes(llama_server, llama_server_model, tmp_path, echo_template):
-    cfg = _cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template)
+    cfg = _cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template, constrained="grammar")
     reward = build_perception_reward(cfg)
     reward.score(["AB = 10."], ROWS)
     assert reward.last_outcomes[0].ok
