@@ -20,8 +20,9 @@ duplicate rate used is printed.
 
 Prints the three times, seconds per request, the judge's verdict rate (parseable answers),
 ``judge_speedup`` (naive / ours) and ``judge_cached_speedup`` (naive / cached). The full 1,024
-requests take ~25 min on 2 shared CPU cores with the 0.5B judge (the naive pass is most of it):
-``--n 128`` for a quick look. Measured numbers and how to read them: ``docs/judge.md``.
+requests take ~70 min on 2 loaded CPU cores with the 0.5B judge (the naive pass, ~3.3 s/request,
+is most of it): ``--n 256`` took 21 min, ``--n 128`` is a quick look. Measured numbers and how to
+read them: ``docs/judge.md``.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def ours(cfg: JudgeConfig, responses: list[str], rows: list[dict]) -> tuple[floa
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1024,
-                    help="requests per pass (default 1024 = 128 prompts x 8 rollouts; ~25 min on 2 shared cores "
+                    help="requests per pass (default 1024 = 128 prompts x 8 rollouts; ~70 min on 2 loaded cores "
                          "with the 0.5B judge: pass e.g. --n 128 for a quick look)")
     ap.add_argument("--group", type=int, default=8, help="rollouts per prompt")
     ap.add_argument("--distinct", type=int, default=2, help="distinct responses per group")

@@ -187,7 +187,10 @@ def _build_server(target: Path) -> None:
         prefix = f"llama_cpp_python-{LLAMA_CPP_VERSION}/vendor/llama.cpp/"
         with tarfile.open(sdists[0]) as tf:
             members = [m for m in tf.getmembers() if m.name.startswith(prefix)]
-            tf.extractall(tmp, members=members, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse links and odd paths
+                tf.extractall(tmp, members=members, filter="data")
+            else:
+                tf.extractall(tmp, members=members)
         src = tmp / prefix
         build = tmp / "build"
         gen = ["-G", "Ninja"] if shutil.which("ninja") else []
