@@ -94,8 +94,13 @@ class _Fact:
 
 
 def _facts(example) -> list[_Fact]:
+    return _facts_of(example.visual_annotations)
+
+
+def _facts_of(annotations: Sequence[str]) -> list[_Fact]:
+    """Synthetic annotations (``LHS = N`` or ``LHS = N°``) as restatable facts."""
     out = []
-    for ann in example.visual_annotations:
+    for ann in annotations:
         lhs, rhs = (s.strip() for s in ann.split("=", 1))
         unit = "°" if rhs.endswith("°") else ""
         value = int(rhs.rstrip("°"))
