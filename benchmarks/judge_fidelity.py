@@ -79,7 +79,7 @@ def server(args):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-cases", type=int, default=140, help="responses in the set (>= 300 verdicts)")
+    ap.add_argument("--n-cases", type=int, default=100, help="responses in the set (>= 300 verdicts)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--base-url", default=None, help="an already running OpenAI-compatible judge server")
     ap.add_argument("--model", default=None, help="model name at --base-url")

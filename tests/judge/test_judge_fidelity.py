@@ -34,7 +34,13 @@ def test_deterministic_and_seeded():
     a, b = F.build_set(20, seed=3, min_verdicts=0), F.build_set(20, seed=3, min_verdicts=0)
     assert [x.to_json() for x in a] == [x.to_json() for x in b]
     assert [x.response for x in F.build_set(20, seed=4, min_verdicts=0)] != [x.response for x in a]
-    assert len(F.build_set(5, seed=0, min_verdicts=40)) >= 16  # grows until min_verdicts is reached
+    grown = F.build_set(5, seed=0, min_verdicts=40)  # grows until min_verdicts is reached
+    assert len(grown) > 5 and sum(len(c.truth) for c in grown) >= 40
+
+
+def _states(ann, text):
+    """Is ``ann`` written verbatim in ``text`` (as a whole: "BC = 7" is not in "angle ABC = 70°")?"""
+    return re.search(r"(?<![A-Za-z])" + re.escape(ann) + r"(?![\d°])", text) is not None
 
 
 def _numbers_for(lhs, text):
@@ -50,9 +56,9 @@ def test_truth_is_exact(cases):
             lhs, rhs = (s.strip() for s in ann.split("=", 1))
             value = rhs.rstrip("°")
             if cat == "verbatim":
-                assert ann in resp
+                assert _states(ann, resp)
             if cat in ("wrong_value", "near_miss", "missing", "injected"):
-                assert ann not in resp, (cat, ann, resp)  # never stated verbatim
+                assert not _states(ann, resp), (cat, ann, resp)  # never stated verbatim
                 assert value not in _numbers_for(lhs, resp)
             if cat == "wrong_value":
                 assert re.search(r"\d", resp)
@@ -113,7 +119,7 @@ def test_score_on_a_hand_checked_example():
 
 def test_per_fact_mode_asks_one_question_per_annotation(cases):
     count = Counter(a for c in cases for a in c.annotations)
-    picked = [c for c in cases if all(count[a] == 1 for a in c.annotations)][:5]
+    picked = [c for c in cases if all(count[a] == 1 for a in c.annotations)][:3]
     truth = {a: t for c in picked for a, t in zip(c.annotations, c.truth)}
     seen = []
 
@@ -124,7 +130,7 @@ def test_per_fact_mode_asks_one_question_per_annotation(cases):
 
     report, _ = F.evaluate(LLMJudge(callable_generator(oracle), model_id="oracle"), picked, per_fact=True)
     n = sum(len(c.truth) for c in picked)
-    assert len(picked) == 5 and seen == [1] * n and report.requests == n and report.accuracy == 1.0
+    assert len(picked) == 3 and seen == [1] * n and report.requests == n and report.accuracy == 1.0
 
 
 def test_failures_and_unparseable_answers_are_counted_not_rewarded(cases):

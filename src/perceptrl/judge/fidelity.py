@@ -26,8 +26,10 @@ injected       0     does not state it, but addresses the judge about it: a verd
 
 Everything else in a response is true and value-free: distractor facts about objects that are
 *not* annotated, and a conclusion that restates no fact ("Combining these values, the answer is
-9."). Rectangles sometimes get the extra annotation ``angle ABC = 90°`` (true of every rectangle),
-so that the right-angle paraphrase can be tested.
+9."). Besides the facts its question needs, each problem gets one more true annotation where the
+scene has one (an unasked shape or bar; for rectangles ``angle ABC = 90°``, true of every
+rectangle, so that the right-angle paraphrase is tested): ~3 verdicts per request, as in real
+annotation lists.
 
 **Scoring** (:func:`score`): verdict accuracy, precision and recall (positive = present), the
 unparseable rate (requests whose answer held no usable verdict), the share of missing verdicts,
@@ -256,7 +258,28 @@ _INTROS = {"count": ["Let me find the shapes the question names.", "I look at th
            "geometry": ["Let me read the labels of the figure.", "I look at the marked lengths and angles."]}
 
 
-def build_set(n_cases: int = 140, *, seed: int = 0, min_verdicts: int = 300) -> list[Case]:
+def _extra_fact(example, facts: list[_Fact], rng: random.Random) -> list[_Fact]:
+    """One more true annotation about the scene, beyond the facts the question needs (real
+    annotation lists hold 2-5 facts): an unasked shape or bar, or a rectangle's right angle."""
+    sc = example.metadata["scene"]
+    asked = {f.subject for f in facts}
+    if example.metadata["kind"] == "count":
+        others = [o for o in sc["objects"] if f"{o['color']} {o['shape']}" not in asked]
+        if others:
+            o = rng.choice(others)
+            name = f"{o['color']} {o['shape']}"
+            return [_Fact("count", f"number on the {name}", o["digit"], "", name)]
+    elif example.metadata["kind"] == "chart":
+        others = [b for b in sc["bars"] if b["label"] not in asked]
+        if others:
+            b = rng.choice(others)
+            return [_Fact("chart", f"height of bar {b['label']}", b["height"], "", b["label"])]
+    elif sc.get("figure") == "rectangle":
+        return [_Fact("right", "angle ABC", 90, "°", "ABC")]
+    return []
+
+
+def build_set(n_cases: int = 100, *, seed: int = 0, min_verdicts: int = 300) -> list[Case]:
     """The labelled set: ``n_cases`` responses (more if needed to reach ``min_verdicts`` verdicts),
     one per synthetic problem, categories balanced. Deterministic for a given ``seed``."""
     from perceptrl.synth import generate
@@ -271,8 +294,7 @@ def build_set(n_cases: int = 140, *, seed: int = 0, min_verdicts: int = 300) -> 
         i += 1
         facts = _facts(ex)
         sc = ex.metadata["scene"]
-        if sc.get("figure") == "rectangle" and rng.random() < 0.5:
-            facts.append(_Fact("right", "angle ABC", 90, "°", "ABC"))
+        facts += _extra_fact(ex, facts, rng)
         taken = {f.subject for f in facts}  # near-miss labels never name an annotated quantity
         parts, cats = [], []
         for k, f in enumerate(facts, 1):

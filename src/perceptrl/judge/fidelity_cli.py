@@ -96,7 +96,7 @@ def register(subparsers) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     d = JudgeConfig()
     p.add_argument("--set", default=None, help="labelled JSONL (annotations, response, truth); default: synthetic")
-    p.add_argument("--n-cases", type=int, default=140, help="responses in the synthetic set (>= 300 verdicts)")
+    p.add_argument("--n-cases", type=int, default=100, help="responses in the synthetic set (>= 300 verdicts)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic set")
     p.add_argument("--write-set", default=None, help="also write the labelled set to this JSONL")
     p.add_argument("--backend", default="rules", help="rules | openai | transformers | module:function")
