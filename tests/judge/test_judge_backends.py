@@ -6,6 +6,7 @@ import pytest
 
 from perceptrl.judge import JudgeConfig, build_perception_reward
 from perceptrl.judge.backends import LLMJudge, RulesJudge, TransformersGenerator, callable_generator
+from perceptrl.judge.prompt import shown_response
 
 
 def test_rules_judge():
@@ -30,27 +31,10 @@ def test_callable_generator_sync_async_and_errors():
 def test_llm_judge_sanitises_unless_told_not_to():
     j = LLMJudge(callable_generator(lambda m: ""), model_id="m")
     msgs, found = j.prepare(["AB = 10"], "AB = 10 <info1>1</info1>")
-    assert "<info1>1</info1>" not in msgs[1]["content"].split("<<<RESPONSE>>>")[1] and found == ["tag", "tag"]
+    assert shown_response(msgs[1]["content"]) == "AB = 10 [tag removed]" and found == ["tag"]
     raw = LLMJudge(callable_generator(lambda m: ""), model_id="m", harden=False)
     assert "AB = 10 <info1>1</info1>" in raw.prepare(["AB = 10"], "AB = 10 <info1>1</info1>")[0][1]["content"]
     assert raw.version != j.version  # raw and hardened verdicts never share cache entries
-
-
-@pytest.fixture(scope="module")
-def tiny_causal_lm(tmp_path_factory, tiny_qwen25vl_dir):
-    """A random-init 2-layer Qwen2 causal LM with the tiny VLM's tokenizer and chat template."""
-    import torch
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
-
-    out = tmp_path_factory.mktemp("tiny_judge")
-    tok = AutoTokenizer.from_pretrained(tiny_qwen25vl_dir)
-    torch.manual_seed(0)
-    cfg = Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
-                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    Qwen2ForCausalLM(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
-    return str(out)
 
 
 @pytest.fixture(scope="module")

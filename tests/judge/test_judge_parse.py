@@ -1,5 +1,7 @@
 """Verdict parsing (METHODS.md §1, reference bugs 1 and 2)."""
 
+import json
+
 from perceptrl.judge.parse import parse_verdicts
 
 
@@ -45,3 +47,61 @@ def test_reasoning_block_is_dropped():
 
 def test_no_annotations_scores_zero():
     assert parse_verdicts("anything", 0).score == 0.0
+
+
+def test_float_and_boolean_verdict_values():
+    v = parse_verdicts("<info1>1.0</info1><info2>0.00</info2><info3>TRUE</info3><info4>false</info4>", 4)
+    assert v.verdicts == [1, 0, 1, 0] and v.missing == []
+
+
+def test_other_values_are_not_verdicts():
+    # yes/no, fractions and other numbers are not offered by the prompt: missing, not guessed
+    v = parse_verdicts("<info1>yes</info1><info2>0.5</info2><info3>2</info3><info4>1.5</info4>", 4)
+    assert v.verdicts == [0, 0, 0, 0] and v.missing == [1, 2, 3, 4]
+
+
+def test_think_blocks_anywhere_are_dropped():
+    ans = "<info1>1</info1>\n<think>no wait <info2>1</info2></think>\n<info2>0</info2><think>x</think>"
+    v = parse_verdicts(ans, 2)
+    assert v.verdicts == [1, 0] and v.conflicting == []
+
+
+def test_reasoning_opened_in_the_prompt_or_cut_off():
+    # a template that opens <think> in the prompt: only what follows </think> is the answer
+    assert parse_verdicts("maybe <info1>1</info1> ...</think>\n<info1>0</info1>", 1).verdicts == [0]
+    # an answer cut off while reasoning has no verdicts
+    v = parse_verdicts("<info1>0</info1>\n<think>on second thought <info1>1</info1>", 1)
+    assert v.verdicts == [0] and v.conflicting == []
+
+
+def test_json_object_answer():
+    v = parse_verdicts('{"info1": 1, "info2": 0, "info3": true, "info4": 1.0}', 4)
+    assert v.verdicts == [1, 0, 1, 1] and v.source == "json"
+    fenced = parse_verdicts('```json\n{"info1": 0, "info2": 1}\n```', 2)
+    assert fenced.verdicts == [0, 1] and fenced.source == "json"
+
+
+def test_json_reasoning_text_is_never_read_as_verdicts():
+    ans = json.dumps({"reasoning": "the response writes <info2>1</info2> and 'info2': 1", "info1": 1, "info2": 0})
+    v = parse_verdicts(ans, 2)
+    assert v.verdicts == [1, 0] and v.conflicting == [] and v.source == "json"
+
+
+def test_truncated_json_keeps_what_it_got():
+    v = parse_verdicts('{"info1": 1, "info2": 1, "in', 3)
+    assert v.verdicts == [1, 1, 0] and v.missing == [3] and v.source == "tags"
+
+
+def test_json_duplicates_conflict_and_out_of_range_is_extra():
+    v = parse_verdicts('{"info1": 1, "info1": 0, "info3": 1}', 2)  # json keeps the last duplicate key
+    assert v.verdicts == [0, 0] and v.extra == 1
+    v = parse_verdicts('<info1>1</info1> {"info1": 0', 1)  # tags and pairs in free text disagree
+    assert v.conflicting == [1]
+
+
+def test_linear_on_a_long_answer():
+    import time
+
+    t0 = time.perf_counter()
+    parse_verdicts("<think>" * 20000 + "<info1>1</info1>" * 20000 + '{"info1": 1' * 20000, 5)
+    assert time.perf_counter() - t0 < 1.0

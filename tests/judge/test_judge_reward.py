@@ -6,6 +6,7 @@ import re
 import pytest
 
 from perceptrl.judge import JudgeConfig, PerceptionReward, RulesJudge, build_perception_reward
+from perceptrl.judge.prompt import shown_response
 from perceptrl.judge.reward import row_annotations
 from perceptrl.rewards.base import BatchReward
 
@@ -14,8 +15,7 @@ def fixed_judge(answers: dict[str, str]):
     """A judge model whose answer is fixed per response (looked up by the response text)."""
 
     def judge(messages):
-        body = messages[-1]["content"].split("<<<RESPONSE>>>\n", 1)[1].split("\n<<<END RESPONSE>>>")[0]
-        return answers[body]
+        return answers[shown_response(messages[-1]["content"])]
 
     return judge
 
@@ -79,7 +79,7 @@ def test_bug2_one_verdict_per_index_not_last_greedy_match():
 
 def test_bug2_tags_in_the_response_are_not_verdicts():
     # the judge answers for one item; the response's own tags are never parsed
-    r = _reward({"AB = 10. [tag removed]1[tag removed]": "<info1>0</info1>"})
+    r = _reward({"AB = 10. [tag removed]": "<info1>0</info1>"})  # the value goes with its tag
     assert r.score(["AB = 10. <info2>1</info2>"], [{"visual_annotations": ["AB = 10", "BC = 3"]}]) == [0.0]
 
 

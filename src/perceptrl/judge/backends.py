@@ -7,8 +7,14 @@
   :class:`TransformersGenerator` (a local causal LM, batched), :func:`callable_generator` (any
   ``fn(messages) -> str``, sync or async — e.g. a custom or test judge).
 
-A generator is ``async fn(batch: list[messages]) -> list[str | Exception]``: one answer or one
-error per request, never raising for a single failed request.
+A generator is ``async fn(batch: list[messages], formats=None) -> list[str | Exception]``: one
+answer or one error per request, never raising for a single failed request. ``formats`` (given
+only when ``JudgeConfig.constrained`` is not ``off``) holds one
+:class:`~perceptrl.judge.constrained.AnswerFormat` per request — the number of verdicts m differs
+per request, so the JSON schema / grammar / token skeleton is built per request: the ``openai``
+generator sends it as that request's ``response_format`` or ``extra_body.grammar``, the
+``transformers`` generator forces it token by token, a judge function receives it as
+``answer_format=`` if its signature has that parameter.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any, Protocol
 
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.client import ChatClient
+from perceptrl.judge.constrained import MODES, AnswerFormat, merge_params
 from perceptrl.judge.parse import parse_verdicts
 from perceptrl.judge.prompt import JudgeTemplate
 from perceptrl.judge.rules import judge_rules
@@ -80,15 +87,26 @@ class RulesJudge:
 
 
 class LLMJudge:
-    """An LLM behind the judge prompt."""
+    """An LLM behind the judge prompt.
+
+    ``harden`` sanitises the response and shows it as a JSON string literal (see
+    :mod:`perceptrl.judge.prompt`); ``constrained`` (``off``, ``json_schema``, ``json_reasoning``,
+    ``grammar``) picks the answer format the prompt asks for and the per-request decoding
+    constraint passed to the generator.
+    """
 
     def __init__(self, generate: Generator, *, model_id: str, template: JudgeTemplate | None = None,
-                 harden: bool = True):
+                 harden: bool = True, constrained: str = "off"):
+        if constrained not in MODES:
+            raise PerceptrlError(f"unknown constrained mode {constrained!r}", where="judge.constrained",
+                                 fix=f"use one of {', '.join(MODES)}")
         self.generate = generate
         self.model_id = model_id
         self.template = template or JudgeTemplate()
         self.harden = harden
-        self.version = self.template.version + ("" if harden else "-raw")
+        self.constrained = constrained
+        self.version = (self.template.version + ("" if harden else "-raw")
+                        + ("" if constrained == "off" else f"-{constrained}"))
 
     def prepare(self, annotations: Sequence[str], response: str) -> tuple[Messages, list[str]]:
         """The messages for one pair and the kinds of spans neutralised in the response."""
@@ -97,11 +115,16 @@ class LLMJudge:
             annotations = [sanitize(a, instructions=False).text for a in annotations]
             s = sanitize(response)
             response, findings = s.text, s.findings
-        return self.template.messages(list(annotations), response), findings
+        kind = AnswerFormat(self.constrained, len(annotations)).kind
+        return self.template.messages(list(annotations), response, kind=kind, encode=self.harden), findings
 
     async def ajudge(self, pairs: Sequence[tuple[list[str], str]]) -> list[JudgeOutcome]:
         prepared = [self.prepare(a, r) for a, r in pairs]
-        answers = await self.generate([p[0] for p in prepared])
+        if self.constrained == "off":
+            answers = await self.generate([p[0] for p in prepared])
+        else:
+            formats = [AnswerFormat(self.constrained, len(a)) for a, _ in pairs]
+            answers = await self.generate([p[0] for p in prepared], formats=formats)
         out = []
         for (annotations, _), (_, findings), ans in zip(pairs, prepared, answers):
             if isinstance(ans, BaseException):
@@ -117,18 +140,39 @@ class LLMJudge:
 
 # -- generators -----------------------------------------------------------------------------
 def openai_generator(client: ChatClient, **params: Any) -> Generator:
-    async def generate(batch: Sequence[Messages]) -> list[str | Exception]:
-        return await client.complete_many(batch, **params)
+    """Requests through ``client``; a request's :class:`AnswerFormat` adds its ``response_format``
+    (JSON schema) or ``extra_body.grammar`` to ``params``."""
+
+    async def generate(batch: Sequence[Messages], formats: Sequence[AnswerFormat] | None = None
+                       ) -> list[str | Exception]:
+        if not formats:
+            return await client.complete_many(batch, **params)
+
+        async def one(msgs: Messages, fmt: AnswerFormat) -> str | Exception:
+            return (await client.complete_many([msgs], **merge_params(params, fmt.openai_params())))[0]
+
+        return list(await asyncio.gather(*(one(m, f) for m, f in zip(batch, formats))))
 
     return generate
 
 
-def callable_generator(fn: Callable[[Messages], Any]) -> Generator:
-    """Wrap ``fn(messages) -> str`` (sync or async); an exception becomes that request's failure."""
+def _accepts(fn: Callable, name: str) -> bool:
+    try:
+        ps = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in ps)
 
-    async def one(msgs: Messages) -> str | Exception:
+
+def callable_generator(fn: Callable[..., Any]) -> Generator:
+    """Wrap ``fn(messages) -> str`` (sync or async); an exception becomes that request's failure.
+    If ``fn`` has an ``answer_format`` parameter it receives the request's :class:`AnswerFormat`
+    (``None`` when unconstrained)."""
+    with_format = _accepts(fn, "answer_format")
+
+    async def one(msgs: Messages, fmt: AnswerFormat | None) -> str | Exception:
         try:
-            res = fn(msgs)
+            res = fn(msgs, answer_format=fmt) if with_format else fn(msgs)
             if inspect.isawaitable(res):
                 res = await res
             if not isinstance(res, str):
@@ -137,8 +181,10 @@ def callable_generator(fn: Callable[[Messages], Any]) -> Generator:
         except Exception as e:  # a user judge must not crash training
             return e
 
-    async def generate(batch: Sequence[Messages]) -> list[str | Exception]:
-        return list(await asyncio.gather(*(one(m) for m in batch)))
+    async def generate(batch: Sequence[Messages], formats: Sequence[AnswerFormat] | None = None
+                       ) -> list[str | Exception]:
+        fmts = list(formats) if formats else [None] * len(batch)
+        return list(await asyncio.gather(*(one(m, f) for m, f in zip(batch, fmts))))
 
     return generate
 
@@ -172,7 +218,11 @@ class TransformersGenerator:
     """A local causal LM (transformers), greedy, batched with left padding.
 
     The model is loaded on first use; generation runs in a worker thread so that the event loop
-    (and the other rewards) keep running.
+    (and the other rewards) keep running. With constrained formats (``grammar``/``json_schema``)
+    a logits processor allows, at each step, only the next token of the request's answer skeleton
+    (:meth:`AnswerFormat.skeleton`) — the fixed text — or, at a verdict slot, the tokens ``0`` and
+    ``1``; after the skeleton only end-of-sequence. The answer is exactly m verdicts, whatever the
+    model would have preferred; ``max_new_tokens`` is raised to the skeleton's length if needed.
     """
 
     def __init__(self, model: str, *, batch_size: int = 8, max_new_tokens: int = 256, device: str | None = None,
@@ -203,28 +253,78 @@ class TransformersGenerator:
             self._model.to(self.device)
         self._model.eval()
 
-    def _generate_sync(self, batch: Sequence[Messages]) -> list[str]:
+    def _digit_id(self, d: str) -> int:
+        ids = self._tok.encode(d, add_special_tokens=False)
+        if len(ids) == 1:
+            return ids[0]
+        tid = self._tok.convert_tokens_to_ids(d)
+        if isinstance(tid, int) and tid != self._tok.unk_token_id:
+            return tid
+        raise PerceptrlError(f"the judge tokenizer has no single token for {d!r}", where="judge.constrained",
+                             fix="use constrained: off with this model, or a tokenizer with single-digit tokens")
+
+    def _plan(self, fmt: AnswerFormat) -> list[tuple[int, ...]]:
+        """Allowed token ids per generation step for one request."""
+        verdict = (self._digit_id("0"), self._digit_id("1"))
+        plan: list[tuple[int, ...]] = []
+        for piece in fmt.skeleton():
+            if piece is None:
+                plan.append(verdict)
+            else:
+                plan.extend((t,) for t in self._tok.encode(piece, add_special_tokens=False))
+        return plan
+
+    def _generate_sync(self, batch: Sequence[Messages], formats: Sequence[AnswerFormat] | None = None) -> list[str]:
         import torch
 
         self._load()
         tok, model = self._tok, self._model
         texts = [tok.apply_chat_template(list(m), tokenize=False, add_generation_prompt=True) for m in batch]
+        plans = [self._plan(f) for f in formats] if formats else None
+        eos = model.generation_config.eos_token_id
+        eos = eos[0] if isinstance(eos, (list, tuple)) else (eos if eos is not None else tok.eos_token_id)
         out: list[str] = []
         for i in range(0, len(texts), self.batch_size):
             enc = tok(texts[i : i + self.batch_size], return_tensors="pt", padding=True,
                       add_special_tokens=False).to(model.device)
+            kwargs = dict(self.generate_kwargs)
+            max_new = self.max_new_tokens
+            if plans is not None:
+                chunk = plans[i : i + self.batch_size]
+                kwargs["logits_processor"] = [_SkeletonProcessor(chunk, enc["input_ids"].shape[1], eos)]
+                max_new = max(max_new, max(len(p) for p in chunk) + 1)
             with torch.no_grad():
-                gen = model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                     pad_token_id=tok.pad_token_id, **self.generate_kwargs)
+                gen = model.generate(**enc, max_new_tokens=max_new, do_sample=False,
+                                     pad_token_id=tok.pad_token_id, **kwargs)
             new = gen[:, enc["input_ids"].shape[1] :]
             out.extend(tok.batch_decode(new, skip_special_tokens=True))
         return out
 
-    async def __call__(self, batch: Sequence[Messages]) -> list[str | Exception]:
+    async def __call__(self, batch: Sequence[Messages], formats: Sequence[AnswerFormat] | None = None
+                       ) -> list[str | Exception]:
         try:
-            return list(await asyncio.to_thread(self._generate_sync, batch))
+            return list(await asyncio.to_thread(self._generate_sync, batch, formats))
         except PerceptrlError:
             raise
         except Exception as e:  # OOM, bad template…: every request of the batch failed
             log.warning("transformers judge failed on a batch of %d: %s", len(batch), e)
             return [e] * len(batch)
+
+
+class _SkeletonProcessor:
+    """A ``transformers`` logits processor: row r may only emit ``plans[r][step]`` (then EOS)."""
+
+    def __init__(self, plans: list[list[tuple[int, ...]]], prompt_len: int, eos_id: int):
+        self.plans = plans
+        self.prompt_len = prompt_len
+        self.eos_id = eos_id
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        step = input_ids.shape[1] - self.prompt_len
+        allowed = torch.zeros_like(scores, dtype=torch.bool)
+        for row, plan in enumerate(self.plans):
+            ids = plan[step] if step < len(plan) else (self.eos_id,)
+            allowed[row, list(ids)] = True
+        return scores.masked_fill(~allowed, float("-inf"))

@@ -48,6 +48,11 @@ class JudgeConfig:
     #: Neutralise verdict tags, role markers, fences and judge-directed sentences in the response
     #: before judging (bug 5). Turn off only to reproduce the reference.
     harden: bool = True
+    #: Constrained decoding of the judge's answer (:mod:`perceptrl.judge.constrained`): ``off``
+    #: (free text, ``<infoK>`` lines), ``json_schema`` (a per-request JSON schema of exactly m
+    #: verdicts, ``response_format``), ``json_reasoning`` (the same led by a bounded ``reasoning``
+    #: string; not on ``transformers``) or ``grammar`` (a llama.cpp GBNF grammar of m tag lines).
+    constrained: str = "off"
     #: Sampling temperature of the judge: 0, as in the reference.
     temperature: float = 0.0
     #: Token budget of the judge's answer: ~8 tokens per verdict line, so 256 covers 30 items.
@@ -70,6 +75,12 @@ class JudgeConfig:
         if self.failure_policy not in ("skip", "zero"):
             raise PerceptrlError(f"unknown failure_policy {self.failure_policy!r}", where="judge.failure_policy",
                                  fix="use 'skip' or 'zero'")
+        from perceptrl.judge.constrained import MODES
+
+        if self.constrained not in MODES or (self.backend == "transformers" and self.constrained == "json_reasoning"):
+            raise PerceptrlError(f"judge.constrained {self.constrained!r} is not available for backend {self.backend!r}",
+                                 where="judge.constrained",
+                                 fix=f"use one of {', '.join(MODES)} (json_reasoning needs an openai-compatible server)")
         if self.backend == "openai" and (not self.base_url or not self.model):
             raise PerceptrlError("the openai judge backend needs base_url and model", where="judge.base_url / judge.model",
                                  fix="e.g. judge.base_url=http://127.0.0.1:8000/v1 judge.model=Qwen2.5-32B-Instruct")

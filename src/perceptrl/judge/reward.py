@@ -216,7 +216,8 @@ def build_perception_reward(cfg: JudgeConfig | Mapping | None = None, *, generat
     else:
         gen = callable_generator(load_callable(cfg.backend))
         model_id = cfg.backend
-    judge = LLMJudge(gen, model_id=f"{model_id}@{gen_id}", template=template, harden=cfg.harden)
+    judge = LLMJudge(gen, model_id=f"{model_id}@{gen_id}", template=template, harden=cfg.harden,
+                     constrained=cfg.constrained)
     cache = SqliteCache(cfg.cache_path, table="verdicts") if cfg.cache_path else None
     return PerceptionReward(judge, failure_policy=cfg.failure_policy, cache=cache, empty_score=cfg.empty_score,
                             client=client)
