@@ -28,21 +28,18 @@ import os
 import platform
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 from perceptrl.judge import fidelity as F
 from perceptrl.judge.backends import RulesJudge
 from perceptrl.judge.config import JudgeConfig
 
-#: the configuration ``judge_fidelity_accuracy`` is reported for: our prompt, and constrained
-#: decoding where this perceptrl has it (chosen from the numbers recorded in docs/judge.md)
+#: the configuration ``judge_fidelity_accuracy`` is reported for (chosen from the numbers recorded
+#: in docs/judge.md)
 DEFAULT_PROMPT = "ours"
-
-
-def default_decoding() -> str:
-    names = {f.name for f in fields(JudgeConfig)}
-    return "json_schema" if "constrained" in names else "off"
+DEFAULT_DECODING = "json_schema"
+CONFIGS = ("ours:off", "ours:grammar", "ours:json_schema", "ours:json_reasoning", "per_fact:json_schema",
+           "reason_first:off")
 
 
 def machine() -> str:
@@ -89,17 +86,14 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--configs", default=None,
-                    help="comma-separated PROMPT:DECODING (default: ours:off,ours:D,per_fact:D,reason_first:off "
-                         "with D the constrained default)")
+                    help="comma-separated PROMPT:DECODING (default: " + ",".join(CONFIGS) + ")")
     ap.add_argument("--rules-only", action="store_true", help="only the rules judge (no server)")
     ap.add_argument("--out", default="judge_fidelity.json", help="every verdict and metric, as JSON")
     args = ap.parse_args(argv)
 
     cases = F.build_set(args.n_cases, seed=args.seed)
-    dec = default_decoding()
-    configs = ([c.strip() for c in args.configs.split(",") if c.strip()] if args.configs else
-               ["ours:off"] + ([f"ours:{dec}", f"per_fact:{dec}"] if dec != "off" else ["per_fact:off"])
-               + ["reason_first:off"])
+    dec = DEFAULT_DECODING
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()] if args.configs else list(CONFIGS)
     print(f"judge fidelity, measured on {machine()}")
     print(f"set {F.SET_VERSION} seed {args.seed}: {F.summary_counts(cases)}")
     reports: dict[str, F.Report] = {}

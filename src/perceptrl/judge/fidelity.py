@@ -550,14 +550,15 @@ def build_judge(cfg, *, prompt: str = "ours"):
     ``prompt``'s template (``per_fact`` still applies)."""
     from dataclasses import replace as dc_replace
 
+    from perceptrl.judge.backends import LLMJudge
     from perceptrl.judge.fidelity_prompts import variant
     from perceptrl.judge.reward import build_perception_reward
 
     template, per_fact = variant(prompt)
     reward = build_perception_reward(dc_replace(cfg, cache_path=None))
     judge = reward.judge
-    if hasattr(judge, "template") and not cfg.template_path and template != judge.template:
-        judge.template = template
-        judge.version = template.version + ("" if judge.harden else "-raw")
+    if isinstance(judge, LLMJudge) and not cfg.template_path and template != judge.template:
+        judge = LLMJudge(judge.generate, model_id=judge.model_id, template=template, harden=judge.harden,
+                         constrained=getattr(judge, "constrained", "off"))
     judge.client = reward.client  # closed by :func:`evaluate`
     return judge, per_fact

@@ -1,26 +1,22 @@
 """Judge prompt variants compared by the fidelity benchmark (``benchmarks/judge_fidelity.py``).
 
-* ``ours`` — the default prompt (:mod:`perceptrl.judge.prompt`): answer first, verdict lines only.
+* ``ours`` — the default prompt (:mod:`perceptrl.judge.prompt`), whose answer format follows the
+  decoding (``JudgeConfig.constrained``): verdicts only (tags or JSON: answer first), or, with
+  ``json_reasoning``, a bounded reasoning string before the verdicts (reason first, constrained).
 * ``per_fact`` — the same prompt with one annotation per request (m requests per response): not a
   template but a way of sending it (:func:`perceptrl.judge.fidelity.ajudge_set` ``per_fact=True``).
-* ``reason_first`` — the judge first quotes, for every item, the words of the response that state
-  it (or ``none``), then gives the verdict lines. Quoting before deciding is the usual way to make a
+* ``reason_first`` — for free or grammar-free decoding: the judge first quotes, for every item, the
+  words of the response that state it (or ``none``), then gives the verdict lines (tags only: use
+  it with ``constrained="off"``). Quoting before deciding is the usual way to make a
   small model look before it answers; it costs ~15 generated tokens per item.
 
-Every variant ends in the same ``<infoK>0|1</infoK>`` lines, read by the same parser, so the
-hardening (sanitiser, fence, parser) is identical across variants.
+Every variant's verdicts are read by the same parser, and the response is sanitised and shown the
+same way, so the hardening is identical across variants.
 """
 
 from __future__ import annotations
 
-from perceptrl.judge.prompt import DEFAULT_QUERY, DEFAULT_SYSTEM, JudgeTemplate
-
-_OURS_FORMAT = """\
-Reply with exactly one line per item, in order, and nothing else:
-<info1>1 or 0</info1>
-<info2>1 or 0</info2>
-...
-"""
+from perceptrl.judge.prompt import _EXAMPLES, _FORMAT, JudgeTemplate, default_system, format_answer
 
 _REASON_FORMAT = """\
 Reply in two parts, and nothing else.
@@ -31,33 +27,32 @@ Then one verdict line per item, in order:
 ...
 """
 
-_REASON_EXAMPLE_ANSWERS = [
-    ("<info1>1</info1>\n<info2>1</info2>\n<info3>0</info3>",
-     'Evidence 1: "The radius is OA = 5"\nEvidence 2: "OC ⊥ AB"\nEvidence 3: none\n'
-     "<info1>1</info1>\n<info2>1</info2>\n<info3>0</info3>"),
-    ("<info1>1</info1>\n<info2>1</info2>\n<info3>0</info3>",
-     'Evidence 1: "a right angle at B"\nEvidence 2: "hypotenuse AC = 13"\nEvidence 3: none\n'
-     "<info1>1</info1>\n<info2>1</info2>\n<info3>0</info3>"),
-    ("<info1>1</info1>\n<info2>0</info2>\n<info3>0</info3>",
-     'Evidence 1: "AB ∥ CD"\nEvidence 2: none\nEvidence 3: none\n'
-     "<info1>1</info1>\n<info2>0</info2>\n<info3>0</info3>"),
+# evidence lines of the default prompt's worked examples, in order
+_EVIDENCE = [
+    ['"The radius is OA = 5"', '"OC ⊥ AB"', "none"],
+    ['"a right angle at B"', '"hypotenuse AC = 13"', "none"],
+    ['"AB ∥ CD"', "none", "none"],
 ]
 
 
-def _reason_first_system() -> str:
-    if _OURS_FORMAT not in DEFAULT_SYSTEM:  # the default prompt changed: rebuild this variant by hand
-        raise RuntimeError("the default judge prompt no longer contains its answer-format paragraph")
-    text = DEFAULT_SYSTEM.replace(_OURS_FORMAT, _REASON_FORMAT)
-    for old, new in _REASON_EXAMPLE_ANSWERS:
-        head, sep, tail = text.partition("Answer:\n" + old)
-        if not sep:
+def reason_first_system() -> str:
+    """The default (hardened, tags) system message with the evidence-then-verdicts format and the
+    worked examples answered that way."""
+    text = default_system("tags", True)
+    if _FORMAT["tags"] not in text or len(_EXAMPLES) != len(_EVIDENCE):
+        raise RuntimeError("the default judge prompt changed: update perceptrl.judge.fidelity_prompts")
+    text = text.replace(_FORMAT["tags"], _REASON_FORMAT)
+    for (_, _, verdicts, _), ev in zip(_EXAMPLES, _EVIDENCE):
+        old = "Answer:\n" + format_answer("tags", verdicts) + "\n"
+        if old not in text:
             raise RuntimeError("the default judge prompt's worked examples changed")
-        text = head + "Answer:\n" + new + tail
+        lines = "".join(f"Evidence {k}: {e}\n" for k, e in enumerate(ev, 1))
+        text = text.replace(old, "Answer:\n" + lines + format_answer("tags", verdicts) + "\n", 1)
     return text
 
 
-REASON_FIRST_QUERY = DEFAULT_QUERY.replace(
-    "Answer with {m} lines, <info1> to <info{m}>:", "Answer with {m} evidence lines, then {m} verdict lines:")
+REASON_FIRST_QUERY = ("Visual Key Information:\n{annotations}\nResponse:\n{response}\n"
+                      "Answer with {m} evidence lines, then {m} verdict lines:\n")
 
 
 def variant(name: str) -> tuple[JudgeTemplate, bool]:
@@ -67,7 +62,7 @@ def variant(name: str) -> tuple[JudgeTemplate, bool]:
     if name == "per_fact":
         return JudgeTemplate(), True
     if name == "reason_first":
-        return JudgeTemplate(system=_reason_first_system(), query=REASON_FIRST_QUERY), False
+        return JudgeTemplate(system=reason_first_system(), query=REASON_FIRST_QUERY), False
     raise ValueError(f"unknown prompt variant {name!r}; use one of {', '.join(VARIANTS)}")
 
 
