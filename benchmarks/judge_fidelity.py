@@ -98,6 +98,7 @@ def main(argv=None) -> int:
     print(f"set {F.SET_VERSION} seed {args.seed}: {F.summary_counts(cases)}")
     reports: dict[str, F.Report] = {}
     dump: dict[str, dict] = {}
+    served = None
 
     def record(name: str, report: F.Report, preds) -> None:
         reports[name] = report
@@ -105,13 +106,20 @@ def main(argv=None) -> int:
         dump[name] = {"report": report.to_json(),
                       "verdicts": [p.verdicts for p in preds], "errors": [p.error for p in preds],
                       "answers": [p.answer for p in preds]}
+        save()
+
+    def save() -> None:  # after every run, so that an interrupted benchmark keeps what it measured
+        if args.out:
+            Path(args.out).write_text(json.dumps({"machine": machine(), "server": served, "set": F.SET_VERSION,
+                                                  "seed": args.seed, "cases": [c.to_json() for c in cases],
+                                                  "runs": dump}, ensure_ascii=False, indent=1), encoding="utf-8")
 
     print(F.TABLE_HEADER)
     rep, preds = F.evaluate(RulesJudge(), cases)
     record("rules", rep, preds)
-    served = None
     if not args.rules_only:
-        with server(args) as (base_url, model, served):
+        with server(args) as (base_url, model, served_by):
+            served = served_by  # noqa: F841 (read by save())
             for conf in configs:
                 prompt, _, decoding = conf.partition(":")
                 judge, per_fact = F.build_judge(llm_config(base_url, model, decoding or "off", args), prompt=prompt)
@@ -138,9 +146,7 @@ def main(argv=None) -> int:
     print(f"judge_fidelity_accuracy: {ours.accuracy:.4f}")
     print(f"judge_unparseable_pct: {ours.unparseable_pct:.2f}")
     if args.out:
-        Path(args.out).write_text(json.dumps({"machine": machine(), "server": served, "set": F.SET_VERSION,
-                                              "seed": args.seed, "cases": [c.to_json() for c in cases],
-                                              "runs": dump}, ensure_ascii=False, indent=1), encoding="utf-8")
+        save()
         print(f"details -> {args.out}")
     return 0
 
