@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from judge_fidelity import machine  # noqa: E402
 
 
-def run_annotate(data: Path, out_dir: Path, extra: list[str]) -> tuple[dict[str, dict], float, subprocess.CompletedProcess]:
+def run_annotate(data: Path, out_dir: Path, extra: list[str]
+                 ) -> tuple[dict[str, dict], float, subprocess.CompletedProcess]:
     out = out_dir / "annotated.jsonl"
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "perceptrl", "annotate", "--data", str(data), "--out", str(out),

@@ -28,6 +28,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from perceptrl.judge import fidelity as F
@@ -89,10 +90,12 @@ def main(argv=None) -> int:
                     help="comma-separated PROMPT:DECODING (default: " + ",".join(CONFIGS) + ")")
     ap.add_argument("--rules-only", action="store_true", help="only the rules judge (no server)")
     ap.add_argument("--out", default="judge_fidelity.json", help="every verdict and metric, as JSON")
+    ap.add_argument("--report", default=None, help="only print the tables of a saved --out file")
     args = ap.parse_args(argv)
+    if args.report:
+        return reprint(args.report)
 
     cases = F.build_set(args.n_cases, seed=args.seed)
-    dec = DEFAULT_DECODING
     configs = [c.strip() for c in args.configs.split(",") if c.strip()] if args.configs else list(CONFIGS)
     print(f"judge fidelity, measured on {machine()}")
     print(f"set {F.SET_VERSION} seed {args.seed}: {F.summary_counts(cases)}")
@@ -125,6 +128,16 @@ def main(argv=None) -> int:
                 judge, per_fact = F.build_judge(llm_config(base_url, model, decoding or "off", args), prompt=prompt)
                 rep, preds = F.evaluate(judge, cases, per_fact=per_fact)
                 record(f"llm {prompt} / {decoding or 'off'}", rep, preds)
+    summarise(reports, served)
+    if args.out:
+        save()
+        print(f"details -> {args.out}")
+    return 0
+
+
+def summarise(reports: dict[str, F.Report], served: str | None) -> None:
+    """The per-category table, baseline vs default, and the lines for the default."""
+    dec = DEFAULT_DECODING
     print()
     print(F.category_table({k.replace("llm ", "").replace(" / ", "/"): v for k, v in reports.items()}))
     print()
@@ -145,9 +158,19 @@ def main(argv=None) -> int:
         print("judge_default: rules (no LLM judge was run)")
     print(f"judge_fidelity_accuracy: {ours.accuracy:.4f}")
     print(f"judge_unparseable_pct: {ours.unparseable_pct:.2f}")
-    if args.out:
-        save()
-        print(f"details -> {args.out}")
+
+
+def reprint(path: str) -> int:
+    """Print the tables of a saved run (``--out`` of an earlier, possibly interrupted, benchmark)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    names = {f.name for f in fields(F.Report)}
+    reports = {k: F.Report(**{a: b for a, b in v["report"].items() if a in names}) for k, v in data["runs"].items()}
+    print(f"judge fidelity, measured on {data['machine']} (saved run {path})")
+    print(f"set {data['set']} seed {data['seed']}: {F.summary_counts([F.Case(**c) for c in data['cases']])}")
+    print(F.TABLE_HEADER)
+    for k, r in reports.items():
+        print(F.table_row(k, r))
+    summarise(reports, data.get("server"))
     return 0
 
 

@@ -105,7 +105,8 @@ def register(subparsers) -> None:
     p.add_argument("--api-key", default=None, help="default $OPENAI_API_KEY (local servers ignore it)")
     p.add_argument("--prompt", default="ours", help="prompt variant: ours | per_fact | reason_first")
     p.add_argument("--template", default=None, help="YAML/text file replacing the judge prompt")
-    p.add_argument("--constrained", default=None, help="constrained decoding of the verdicts (off | json_schema | grammar)")
+    p.add_argument("--constrained", default=None,
+                   help="constrained decoding of the verdicts: off | grammar | json_schema | json_reasoning")
     p.add_argument("--max-concurrency", type=int, default=d.max_concurrency, help="requests in flight")
     p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request attempt")
     p.add_argument("--retries", type=int, default=d.max_retries, help="retries on transient errors")
