@@ -57,3 +57,11 @@ def test_rules_extractor_finds_exactly_the_name_value_facts():
     mixed = sum((len(e.metadata["gold_facts"]) + 1) // 2 for e in exs if e.metadata["cot_correct"]
                 and e.metadata["cot_style"] == "mixed")
     assert r.gold_found == verbatim + mixed  # words-only facts are out of its reach, by design
+
+
+def test_matching_facts_in_words_names_one_object_and_one_number():
+    subjects = ["bar a", "bar b"]
+    assert fact_matches("bar A is 2 tall", "height of bar A = 2", subjects)
+    assert not fact_matches("bar B is 2 taller than bar A", "height of bar A = 2", subjects)  # two objects
+    assert not fact_matches("bar A is 20 tall", "height of bar A = 2", subjects)
+    assert not fact_matches("bar A is 2 tall and 3 wide", "height of bar A = 2", subjects)  # two numbers

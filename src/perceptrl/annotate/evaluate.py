@@ -7,9 +7,10 @@ arithmetic), ``mixed`` (half and half) — and gives a share of them a wrong fin
 the answer check has something to drop. The true facts are kept in ``metadata["gold_facts"]``.
 
 :func:`score_extraction` compares the facts stage 1 extracted with the gold facts **after
-normalisation**: an extracted fact matches a gold fact when the rules judge
+normalisation** (:func:`fact_matches`): an extracted fact matches a gold fact when the rules judge
 (:func:`perceptrl.judge.rules.judge_rules`: lower case, ``∠``/``^\\circ``/"degrees" folded, numbers
-compared numerically with their unit) finds the gold fact stated in it. Precision = matched
+compared numerically with their unit) finds the gold fact stated in it, or when it names the gold
+fact's object, no other object of the problem, and no number but the gold value. Precision = matched
 extracted facts / extracted facts; recall = gold facts of kept problems found / gold facts of kept
 problems; kept share = problems kept / problems whose chain has the right answer (the answer check
 should keep all of those and none of the others).
@@ -18,10 +19,11 @@ should keep all of those and none of the others).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from perceptrl.judge.rules import judge_rules
+from perceptrl.judge.rules import judge_rules, normalize
 
 STYLES = ("verbatim", "words", "mixed")
 
@@ -99,9 +101,30 @@ class ExtractionReport:
         ]
 
 
-def fact_matches(extracted: str, gold: str) -> bool:
-    """Does the extracted fact state the gold fact (after normalisation)?"""
-    return bool(judge_rules([gold], extracted)[0])
+def _subject(gold: str) -> str:
+    """The object a synthetic fact is about: ``bar a``, ``red circle``, ``ab``, ``angle abc``."""
+    lhs = normalize(gold).split("=", 1)[0].strip()
+    for prefix in ("height of ", "number on the "):
+        if lhs.startswith(prefix):
+            return lhs[len(prefix):]
+    return lhs
+
+
+def fact_matches(extracted: str, gold: str, subjects: Sequence[str] = ()) -> bool:
+    """Does the extracted fact state the gold fact (after normalisation)?
+
+    Either the rules judge finds the gold fact in it (``∠ABC = 40 degrees`` states
+    ``angle ABC = 40°``), or it names the gold fact's object and no other object of the problem
+    (``subjects``: the objects of all its gold facts) and its only number is the gold value
+    (``bar A is 2 tall`` states ``height of bar A = 2``; ``bar B is 2 taller than bar A`` states
+    nothing)."""
+    if judge_rules([gold], extracted)[0]:
+        return True
+    text = normalize(extracted)
+    named = [s for s in set(subjects) | {_subject(gold)}
+             if re.search(r"(?<![a-z0-9])" + re.escape(s) + r"(?![a-z0-9])", text)]
+    value = normalize(gold).split("=", 1)[1].strip().rstrip("°")
+    return named == [_subject(gold)] and re.findall(r"\d+(?:\.\d+)?", text) in ([value], [value + ".0"])
 
 
 def score_extraction(examples: Sequence, records: dict[str, dict]) -> ExtractionReport:
@@ -123,7 +146,8 @@ def score_extraction(examples: Sequence, records: dict[str, dict]) -> Extraction
         facts = list(rec.get("annotations") or [])
         r.kept += rec["status"] == "kept"
         r.extracted += len(facts)
-        r.extracted_matched += sum(any(fact_matches(f, g) for g in gold) for f in facts)
+        subjects = [_subject(g) for g in gold]
+        r.extracted_matched += sum(any(fact_matches(f, g, subjects) for g in gold) for f in facts)
         r.gold += len(gold)
-        r.gold_found += sum(any(fact_matches(f, g) for f in facts) for g in gold)
+        r.gold_found += sum(any(fact_matches(f, g, subjects) for f in facts) for g in gold)
     return r

@@ -126,15 +126,21 @@ class RowResult:
 
 
 _TAG = re.compile(r"<\s*info\s*(\d+)\s*>(.*?)<\s*/\s*info\s*\1\s*>", re.DOTALL | re.IGNORECASE)
+_PLAIN_FACT = re.compile(r"^(?!(?:here|visual facts|facts|the visual facts|note)\b)[^:]{1,120}?"
+                         r"(?:=|\b(?:is|are|has|have|measures|equals|shows)\b)[^:]{0,120}$", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|v\d+\s*[:.)])\s+(.+?)\s*$", re.M)
 
 
 def parse_facts(text: str, max_facts: int) -> list[str]:
     """Facts from the extraction answer: ``<infoK>`` items, or — for models that ignore the format —
-    bulleted/numbered lines. Cleaned (tags and role markers neutralised), de-duplicated, capped."""
+    bulleted/numbered lines, or else plain short lines that state something with ``=`` or a verb
+    (small models often answer ``AB = 2`` on a line of its own). Cleaned (tags and role markers
+    neutralised), de-duplicated, capped."""
     items = [m.group(2) for m in _TAG.finditer(text or "")]
     if not items:
         items = _LIST_ITEM.findall(text or "")
+    if not items:
+        items = [ln.strip() for ln in (text or "").splitlines() if _PLAIN_FACT.match(ln.strip())]
     out: list[str] = []
     seen = set()
     for it in items:
