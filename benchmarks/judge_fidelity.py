@@ -38,7 +38,7 @@ from perceptrl.judge.config import JudgeConfig
 #: the configuration ``judge_fidelity_accuracy`` is reported for (chosen from the numbers recorded
 #: in docs/judge.md)
 DEFAULT_PROMPT = "ours"
-DEFAULT_DECODING = "json_schema"
+DEFAULT_DECODING = "grammar"
 CONFIGS = ("ours:off", "ours:grammar", "ours:json_schema", "ours:json_reasoning", "per_fact:json_schema",
            "reason_first:off")
 
