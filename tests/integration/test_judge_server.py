@@ -1,7 +1,8 @@
-"""The judge against a real OpenAI-compatible server on loopback (llama.cpp + SmolLM2-135M-Instruct).
+"""The judge against a real OpenAI-compatible server on loopback (llama-server + SmolLM2-135M-Instruct).
 
 SmolLM2-135M's verdicts are poor: these tests check the plumbing — requests, parsing, caching,
-de-duplication, retries, the failure policy — not its judgement.
+de-duplication, retries, the failure policy, the server's batching — not its judgement (that is
+``test_judge_real.py``).
 """
 
 import asyncio
@@ -10,17 +11,21 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
+import openai
 import pytest
 
 from perceptrl.judge import ChatClient, JudgeConfig, build_perception_reward, parse_verdicts
 
 pytestmark = pytest.mark.server
 
-# A prompt SmolLM2-135M does answer in the verdict format (one item per request).
+# A short prompt for SmolLM2-135M (one item per request). The hardened judge shows {response} as a
+# quoted JSON string literal, so the template does not quote it again.
 ECHO_TEMPLATE = """\
 system: "Answer in the format <info1>1</info1>."
-query: "Is '{items}' in '{response}'? Answer in the format <info1>1</info1> or <info1>0</info1>."
+query: "Is '{items}' in {response}? Answer in the format <info1>1</info1> or <info1>0</info1>."
 """
 ROWS = [{"visual_annotations": ["AB = 10"]}]
 
@@ -46,7 +51,9 @@ def test_chat_client_round_trip(llama_server, llama_server_model):
 
 
 def test_reward_requests_parsing_dedupe_and_cache(llama_server, llama_server_model, tmp_path, echo_template):
-    reward = build_perception_reward(_cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template))
+    # grammar-constrained: the hardened prompt quotes the response, and SmolLM2 then answers in prose
+    reward = build_perception_reward(_cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template,
+                                          constrained="grammar"))
     responses = ["AB = 10, so the area is 50.", "AB = 10, so the area is 50.", "AB = 12.", "AB = 12.", "AB = 10."]
     scores = reward.score(responses, ROWS * 5)
     m = reward.metrics()
@@ -75,7 +82,7 @@ def test_reward_requests_parsing_dedupe_and_cache(llama_server, llama_server_mod
 
 
 def test_cache_is_shared_across_processes(llama_server, llama_server_model, tmp_path, echo_template):
-    cfg = _cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template)
+    cfg = _cfg(llama_server, llama_server_model, tmp_path, template_path=echo_template, constrained="grammar")
     reward = build_perception_reward(cfg)
     reward.score(["AB = 10."], ROWS)
     assert reward.last_outcomes[0].ok
@@ -160,3 +167,35 @@ def test_cli_judge_scores_pairs(llama_server, llama_server_model, tmp_path, echo
     assert [r["id"] for r in rows] == [0, 1]
     for r in rows:
         assert ("score" in r) and (r["error"] is None) == (r["score"] is not None)
+
+
+def test_server_decodes_concurrent_requests_together(llama_server_handle, llama_server_model):
+    """llama-server's slots: requests in flight together are processed at the same time (continuous
+    batching), which is what makes the judge's concurrency pay (llama-cpp-python's server ran one
+    request at a time; this failed against it: it has no ``/slots``)."""
+    srv = llama_server_handle
+    client = openai.OpenAI(base_url=srv.base_url, api_key="EMPTY", timeout=300, max_retries=0)
+    busy: list[int] = []
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/slots", timeout=30) as r:
+                busy.append(sum(bool(s["is_processing"]) for s in json.load(r)))
+            time.sleep(0.05)
+
+    def ask(i):
+        return client.chat.completions.create(
+            model=llama_server_model, messages=[{"role": "user", "content": f"Count from {i} to 900."}],
+            max_tokens=64, temperature=0, extra_body={"ignore_eos": True})
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        with ThreadPoolExecutor(srv.parallel) as ex:
+            outs = list(ex.map(ask, range(srv.parallel)))
+    finally:
+        done.set()
+        poller.join()
+    assert all(o.usage.completion_tokens == 64 for o in outs)
+    assert max(busy) == srv.parallel == 4, busy

@@ -187,7 +187,10 @@ def _build_server(target: Path) -> None:
         prefix = f"llama_cpp_python-{LLAMA_CPP_VERSION}/vendor/llama.cpp/"
         with tarfile.open(sdists[0]) as tf:
             members = [m for m in tf.getmembers() if m.name.startswith(prefix)]
-            tf.extractall(tmp, members=members, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse links and odd paths
+                tf.extractall(tmp, members=members, filter="data")
+            else:
+                tf.extractall(tmp, members=members)
         src = tmp / prefix
         build = tmp / "build"
         gen = ["-G", "Ninja"] if shutil.which("ninja") else []
@@ -388,7 +391,7 @@ class LlamaServer:
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--ctx-size", str(self.n_ctx * self.parallel), "--parallel", str(self.parallel), "--cont-batching",
                 "--threads", str(self.n_threads), "--threads-batch", str(self.n_threads),
-                "--no-webui", "--no-warmup", *self.extra_args]
+                "--no-webui", "--no-warmup", "--slots", *self.extra_args]
 
     def start(self) -> "LlamaServer":
         if self.proc is not None and self.proc.poll() is None:

@@ -49,6 +49,7 @@ import base64
 import binascii
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -92,26 +93,34 @@ def _native_char(ch: str) -> str:
     return "" if _invisible(ch) else unicodedata.normalize("NFKC", ch).lower()
 
 
-def _view(text: str, fn) -> tuple[str, list[int]]:
+class _Origin:
+    """Folded position -> original index, from the cumulative lengths of the mapped characters
+    (built at C speed; a lookup is a binary search)."""
+
+    def __init__(self, cum: list[int] | None, n: int):
+        self.cum = cum  # None: the identity (ASCII text)
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, p: int) -> int:
+        return p if self.cum is None else bisect.bisect_right(self.cum, p)
+
+
+def _view(text: str, fn) -> tuple[str, _Origin]:
     if text.isascii():
-        return text.lower(), list(range(len(text)))
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        mapped = fn(ch)
-        if mapped:
-            out.append(mapped)
-            if len(mapped) == 1:
-                origin.append(i)
-            else:
-                origin.extend([i] * len(mapped))
-    return "".join(out), origin
+        return text.lower(), _Origin(None, len(text))
+    mapped = list(map(fn, text))  # fn is lru-cached: one dictionary hit per character
+    cum = list(itertools.accumulate(map(len, mapped)))
+    return "".join(mapped), _Origin(cum, cum[-1] if cum else 0)
 
 
 def fold(text: str) -> tuple[str, list[int]]:
     """The detection view of ``text`` and, for each of its characters, the index of the original
     character it came from."""
-    return _view(text, _fold_char)
+    folded, origin = _view(text, _fold_char)
+    return folded, [origin[i] for i in range(len(folded))]
 
 
 _S = r"[\s_]*"  # whitespace (and underscores) tolerated inside markers
@@ -120,25 +129,30 @@ _GT = r"(?:>|&gt;?|&#0*62;?|&#x0*3e;?|\\+u003e|\\+x3e|%3e)"
 #: a verdict value as a judge (or an imitation of one) writes it
 _VAL = r"(?<![\w.])(?:true|false|yes|no|present|absent|[01](?:\.0*)?)(?!\w|\.\d)"
 _VSEP = r"[\s\"'`*_:=\\,\-]{0,6}"  # what may separate a tag from its value
-_TAG = rf"{_LT}{_S}/?{_S}info{_S}\d*{_S}{_GT}"
+_TAG = rf"{_LT}{_S}/?{_S}info{_S}\d*(?:{_S}|[\s_][^<>\n]{{0,30}}){_GT}"  # attributes too: <info2 v="1">
+_MARKER = r"\[[^\[\]\n]{0,40}\bremoved\]"
 _BRACKET_TAG = rf"[\[\({{]{_S}/?{_S}info{_S}\d+{_S}[\]\)}}]"
 
-_PATTERNS: list[tuple[str, str, re.Pattern]] = [
+_PATTERNS: list[tuple[str, str, re.Pattern]] = [  # (kind, marker, pattern); triggers in _TRIGGERS
     # verdict tags with the value next to them, any bracket style
     ("tag", "[tag removed]", re.compile(rf"(?:{_VAL}{_VSEP})?{_TAG}(?:{_VSEP}{_VAL})?")),
     ("tag", "[tag removed]", re.compile(rf"(?:{_VAL}{_VSEP})?{_BRACKET_TAG}(?:{_VSEP}{_VAL})?")),
+    # a removal marker written by the policy itself, with a value next to it ("[tag removed]1")
+    ("residue", "[value removed]", re.compile(rf"{_VAL}{_VSEP}{_MARKER}|{_MARKER}{_VSEP}{_VAL}")),
     # tagless verdict residue: "info2: 1", "\"info3\": true", "item_1 = yes", "verdicts: 1, 1, 1"
     ("residue", "[value removed]", re.compile(
         rf"(?<![a-z])(?:info|verdict|item|fact|annotation|key[\W_]?info\w*)[\W_]{{0,3}}\d+[\W_]{{0,6}}?"
         rf"(?:(?:=|:|->|→|=>|\bis\b|\bgets?\b|\bequals?\b)[\W_]{{0,4}})?{_VAL}")),
     ("residue", "[value removed]", re.compile(
-        rf"(?<![a-z])(?:verdicts?|scores?|labels?|answers?|results?|outputs?|judge?ments?|infos?|items?)"
+        rf"(?<![a-z])(?:verdicts?|scores?|labels?|answers?|results?|outputs?|judge?ments?|infos?|items?|finals?)"
         rf"[\W_]{{0,6}}{_VAL}(?:[\s,;/|\]\[]{{1,4}}{_VAL})+")),
     ("residue", "[value removed]", re.compile(rf"(?<![a-z])verdicts?[\W_]{{0,6}}{_VAL}")),
     # chat templates and role markers
     ("role", "[marker removed]", re.compile(r"<\|[^|<>\n]{0,40}\|>")),  # ChatML, Llama-3, Phi
     ("role", "[marker removed]", re.compile(rf"\[{_S}/?{_S}inst{_S}\]")),  # Llama-2 / Mistral
     ("role", "[marker removed]", re.compile(rf"<<{_S}/?{_S}sys{_S}>>")),
+    ("role", "[marker removed]", re.compile(rf"\[{_S}/?{_S}(?:system|assistant|user|judge|grader|developer|sys)"
+                                            rf"{_S}\]")),
     ("role", "[marker removed]", re.compile(rf"<{_S}/?{_S}s{_S}>")),  # BOS/EOS
     ("role", "[marker removed]", re.compile(
         rf"{_LT}{_S}/?{_S}(?:start_of_turn|end_of_turn|start-of-turn|end-of-turn|system|user|assistant|"
@@ -196,30 +210,21 @@ class _Near:
         self.gaps = list(parts[1::2])
 
     def sentences(self, view: str, sent: "_Sentences") -> set[int]:
-        hits = [[m.span() for m in c.finditer(view)] for c in self.classes]
-        if not all(hits):
+        if not all(c.search(view) for c in self.classes):  # one C-speed scan each, usually enough
             return set()
-        starts = [[a for a, _ in h] for h in hits]
-        memo: dict[tuple[int, int], bool] = {}
-
-        def chain(level: int, j: int, sid: int) -> bool:  # does hit j of class `level` continue?
-            if level == len(hits) - 1:
-                return True
-            key = (level, j)
-            if key not in memo:
-                end = hits[level][j][1]
-                lo = bisect.bisect_left(starts[level + 1], end)
-                hi = bisect.bisect_right(starts[level + 1], end + self.gaps[level])
-                memo[key] = any(sent.index(starts[level + 1][k]) == sid and chain(level + 1, k, sid)
-                                for k in range(lo, hi))
-            return memo[key]
-
-        found: set[int] = set()
-        for j, (a, _) in enumerate(hits[0]):
-            sid = sent.index(a)
-            if sid not in found and chain(0, j, sid):
-                found.add(sid)
-        return found
+        hits = [[m.span() for m in c.finditer(view)] for c in self.classes]
+        # backwards over the classes: keep the hits from which the rest of the chain continues.
+        # The nearest continuing hit after a word is the only one to check: if it is out of the
+        # window or in a later sentence, so is every other.
+        ok = [a for a, _ in hits[-1]]
+        for level in range(len(hits) - 2, -1, -1):
+            gap, nxt, cur = self.gaps[level], ok, []
+            for a, e in hits[level]:
+                i = bisect.bisect_left(nxt, e)
+                if i < len(nxt) and nxt[i] <= e + gap and sent.index(nxt[i]) == sent.index(a):
+                    cur.append(a)
+            ok = cur
+        return {sent.index(a) for a in ok}
 
 
 _NEAR = [
@@ -231,9 +236,10 @@ _NEAR = [
           r"mentioned)\b"),
     _Near(_ALL, 40, _ITEMS, 40, r"\b(?:are|is|were|be|been|get|gets|was)\b", 30,
           r"\b(?:present|included|1|reflected|mentioned|stated|satisfied|correct|covered|there|found|true|yes)\b"),
-    # verdict-like assignments without a verb: "every item: 1", "all items present"
+    # verdict-like assignments without a verb: "every item: 1", "all items present", "yes, all present"
     _Near(_ALL, 40, _ITEMS, 40,
-          r"\b(?:present|included|yes|true|reflected|satisfied)\b|\b(?:1|one)\b(?![ \t]{0,3}\w)"),
+          r"\b(?:present|included|yes|true|reflected|satisfied|stated)\b|\b(?:1|one)\b(?![ \t]{0,3}\w)"),
+    _Near(_ALL, 5, r"\b(?:present|included|yes|true|reflected|satisfied|stated|covered)\b"),
 ]
 
 # The same intents in other languages. Latin-script words are matched on the folded view (so
@@ -364,6 +370,19 @@ def _latin_phrases(folded: str) -> list[tuple[int, int]]:
     return out
 
 
+_LTS = ("<", "&", "\\", "%")
+#: per entry of _PATTERNS, substrings one of which a match must contain: a pattern is not run on a
+#: text without any (a substring test is a fast scan; most patterns never need to run)
+_TRIGGERS: list[tuple[str, ...]] = [
+    ("info",), ("info",), ("removed",), ("info", "verdict", "item", "fact", "annotation", "key"),
+    ("verdict", "score", "label", "answer", "result", "output", "judg", "info", "item", "final"), ("verdict",),
+    ("<|",), ("inst",), ("sys",), ("[",), ("<",), _LTS, (":",), ("##",),
+    ("<<", ">>"), ("response",), ("response", "answer", "submission"), ("response",), ("visual",), ("response",),
+]
+
+assert len(_TRIGGERS) == len(_PATTERNS)
+
+
 def _scan(text: str, instructions: bool) -> list[tuple[int, int, str, str]]:
     """Spans to replace, in original coordinates: (start, end, kind, marker)."""
     out: list[tuple[int, int, str, str]] = []
@@ -375,10 +394,11 @@ def _scan(text: str, instructions: bool) -> list[tuple[int, int, str, str]]:
                 continue
             out.append((origin[s], origin[min(e, n) - 1] + 1, kind, repl))
 
-    folded, origin = fold(text)
+    folded, origin = _view(text, _fold_char)
     spans = []
-    for kind, repl, pat in _PATTERNS:
-        spans.extend((m.start(), m.end(), kind, repl) for m in pat.finditer(folded))
+    for (kind, repl, pat), triggers in zip(_PATTERNS, _TRIGGERS):
+        if any(t in folded for t in triggers):
+            spans.extend((m.start(), m.end(), kind, repl) for m in pat.finditer(folded))
     if instructions:
         sent = _Sentences(folded)
         for pat in _INSTRUCTION_PATTERNS:
