@@ -105,3 +105,10 @@ def test_linear_on_a_long_answer():
     t0 = time.perf_counter()
     parse_verdicts("<think>" * 20000 + "<info1>1</info1>" * 20000 + '{"info1": 1' * 20000, 5)
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_closing_tag_without_its_index_is_accepted_but_not_another_index():
+    # Qwen2.5-Coder-0.5B through llama-server answered exactly this to our prompt
+    v = parse_verdicts("<info1>1</info>\n<info2>1</info>\n<info3>0</info3>", 3)
+    assert v.verdicts == [1, 1, 0] and v.missing == []
+    assert parse_verdicts("<info1>1</info2>", 1).missing == [1]

@@ -123,3 +123,15 @@ def test_linear_time_on_200kb_of_repeated_payload(unit):
     s = sanitize(text)
     assert time.perf_counter() - t0 < 1.0
     assert sanitize(s.text).text == s.text
+
+
+def test_idempotent_on_the_whole_injection_corpus():
+    import json
+    from pathlib import Path
+
+    rows = Path(__file__).with_name("data").joinpath("injection_corpus.jsonl").read_text(encoding="utf-8")
+    for line in rows.splitlines():
+        payload = json.loads(line)["payload"]
+        once = sanitize(payload)
+        assert once.changed, payload  # every attempt has something judge-shaped in it
+        assert sanitize(once.text).text == once.text, payload

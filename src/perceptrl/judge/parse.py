@@ -7,7 +7,8 @@ the number of tags it found. Here:
 * reasoning is dropped first: every ``<think>…</think>`` block *anywhere* in the answer, then —
   for templates that open the block in the prompt — everything up to a remaining ``</think>``,
   and — for an answer cut off while reasoning — everything after an unclosed ``<think>``;
-* two answer formats are read: tag lines ``<infoK>v</infoK>`` (free text, or the ``grammar``
+* two answer formats are read: tag lines ``<infoK>v</infoK>`` (or ``<infoK>v</info>``: a closing tag
+  without its index, which small judges write, is accepted; one naming another index is not) (free text, or the ``grammar``
   constrained mode) and a JSON object ``{"info1": v, …}`` (the ``json_schema`` constrained modes).
   When the answer (after reasoning, optionally inside a ```` ```json ```` fence) *is* a JSON object,
   only its top-level ``infoK`` keys are read, so text inside a ``"reasoning"`` string can never
@@ -34,7 +35,9 @@ from dataclasses import dataclass, field
 
 #: a verdict value, as it may appear in a tag or a JSON value (matched case-insensitively)
 VALUE = r"(?:true|false|[01](?:\.0*)?)"
-_TAG = re.compile(rf"<\s*info\s*(\d+)\s*>\s*({VALUE})\s*<\s*/\s*info\s*\1\s*>", re.IGNORECASE)
+# the closing tag may omit its index (``<info1>1</info>``: what small judges write) but may not name
+# another one
+_TAG = re.compile(rf"<\s*info\s*(\d+)\s*>\s*({VALUE})\s*<\s*/\s*info\s*(?:\1\s*)?>", re.IGNORECASE)
 _PAIR = re.compile(rf"[\"']info\s*(\d+)[\"']\s*:\s*[\"']?({VALUE})[\"']?(?![\w.])", re.IGNORECASE)
 _THINK_TAG = re.compile(r"<(/)?think>", re.IGNORECASE)
 _KEY = re.compile(r"info(\d+)", re.IGNORECASE)

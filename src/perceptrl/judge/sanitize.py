@@ -274,6 +274,9 @@ _LATIN_MAX = max(len(p) for p in _LATIN_PHRASES)
 _LATIN_FIRST = {p[0] for p in _LATIN_PHRASES}
 _WORD = re.compile(r"[a-z]+")
 _NATIVE = re.compile("|".join(_NATIVE_WORDS))
+#: the scripts of _NATIVE_WORDS (and full-width CJK punctuation): no native view without one of them
+_NATIVE_SCRIPTS = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0900-\u097f\u3000-\u30ff\u3400-\u9fff"
+                             r"\uac00-\ud7af\uf900-\ufaff]")
 
 _SENTENCE_END = re.compile(r"[.!?;\n。！？；]")
 _INSTRUCTION_MARK = "[instruction-like text removed]"
@@ -410,7 +413,7 @@ def _scan(text: str, instructions: bool) -> list[tuple[int, int, str, str]]:
         for s, e in _latin_phrases(folded):
             spans.append((*sent.span(s, e), "instruction", _INSTRUCTION_MARK))
     add(origin, spans)
-    if instructions and not text.isascii():
+    if instructions and not text.isascii() and _NATIVE_SCRIPTS.search(text):
         native, norigin = _view(text, _native_char)
         sent = _Sentences(native)
         nspans = []
