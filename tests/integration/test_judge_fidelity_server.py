@@ -32,10 +32,11 @@ def _slice(categories, per=4):
 
 def test_judge_eval_cli_on_the_real_judge(real_judge, tmp_path):
     """`perceptrl judge eval` end to end with grammar-constrained decoding: every answer parses,
-    the report is what its own verdicts give, and the judge gets the categories it was measured
-    to get right (near-miss labels and retractions: 95 % on 75 verdicts, docs/judge.md) mostly
-    right. (It misses most verbatim facts — 30 % — so no threshold is asserted on those.)"""
-    cases = _slice(("near_miss", "retracted", "verbatim"), per=8)
+    the report is what its own verdicts give, and the judge gets the absent facts it was measured
+    to get right (near-miss labels, retractions, missing: 76-95 %, docs/judge.md; 19 of these 23 in
+    the benchmark run) mostly right. (It misses most verbatim facts — 30 % — so no threshold is
+    asserted on those.)"""
+    cases = _slice(("near_miss", "retracted", "missing", "verbatim"), per=8)  # 10 cases, 27 verdicts
     setf = tmp_path / "set.jsonl"
     F.write_set(cases, setf)
     out = tmp_path / "report.json"
@@ -51,7 +52,7 @@ def test_judge_eval_cli_on_the_real_judge(real_judge, tmp_path):
     again = F.score(cases, preds)
     assert again.accuracy == rep["accuracy"] and again.confusion == rep["confusion"]
     hard_negatives = [v == t for c, pr in zip(cases, preds) for t, v, cat in zip(c.truth, pr.verdicts, c.categories)
-                      if cat in ("near_miss", "retracted")]
+                      if cat in ("near_miss", "retracted", "missing")]
     assert sum(hard_negatives) / len(hard_negatives) >= 0.6
     assert f"judge_fidelity_accuracy: {rep['accuracy']:.4f}" in p.stdout
 
