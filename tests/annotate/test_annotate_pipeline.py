@@ -124,3 +124,11 @@ def test_errors_before_work(examples):
     with pytest.raises(PerceptrlError, match="duplicate"):
         asyncio.run(annotate([examples[0], examples[0]], AnnotateConfig(cot_column="cot"),
                              extractor=LineExtractor(), show_progress=False))
+
+
+def test_parse_facts_accepts_plain_fact_lines_from_small_models():
+    """Qwen2.5-Coder-1.5B often answers the extraction prompt with bare lines ("AB = 2")."""
+    assert parse_facts("AB = 2", 8) == ["AB = 2"]
+    assert parse_facts("Here are the visual facts:\nAB = 2\nBC measures 7.", 8) == ["AB = 2", "BC measures 7."]
+    assert parse_facts("I could not find any.", 8) == []
+    assert parse_facts("<info1>AB = 2</info1>\nBC = 3", 8) == ["AB = 2"]  # tags win

@@ -1,5 +1,8 @@
 """``perceptrl annotate``: Perception-R1 stage 1 (visual annotations from verified chains of thought).
 
+    # quick start, no server: chains in the data, facts read by rules from `name = value` lines
+    perceptrl annotate --data train.jsonl --out annotated.parquet --cot-column cot --extractor rules
+
     # chains of thought already in the data (metadata column "cot"), facts by a local text LLM
     perceptrl annotate --data train.jsonl --out annotated.parquet --cot-column cot \\
         --extract-base-url http://127.0.0.1:8000/v1 --extract-model Qwen2.5-32B-Instruct
@@ -18,9 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from pathlib import Path
 
-from perceptrl.annotate.pipeline import AnnotateConfig, annotate
+from perceptrl.annotate.pipeline import AnnotateConfig, LLMExtractor, annotate
+from perceptrl.annotate.rules import RulesExtractor
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.client import ChatClient
 
@@ -44,7 +49,17 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     progress = Path(args.progress) if args.progress else out.with_name(out.name + ".progress.jsonl")
     common = dict(max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries)
-    extractor = ChatClient(args.extract_base_url, args.extract_model, api_key=args.api_key, **common)
+    kind = args.extractor or ("llm" if args.extract_base_url else "rules")
+    if kind == "llm":
+        if not (args.extract_base_url and args.extract_model):
+            raise PerceptrlError("the LLM extractor needs an endpoint", where="perceptrl annotate --extractor llm",
+                                 fix="pass --extract-base-url URL and --extract-model NAME, or --extractor rules")
+        extractor = LLMExtractor(ChatClient(args.extract_base_url, args.extract_model, api_key=args.api_key,
+                                            **common), max_tokens=args.extract_max_tokens)
+    else:
+        extractor = RulesExtractor()
+        print("extractor: rules (`name = value` clauses of the chain; see docs/annotate.md); "
+              "pass --extract-base-url/--extract-model for an LLM extractor")
     cot_model = None
     if not args.cot_column:
         cot_model = ChatClient(args.cot_base_url, args.cot_model, api_key=args.cot_api_key or args.api_key, **common)
@@ -60,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     errors = sum(r.status == "error" for r in result.results)
     if errors:
         print(f"{errors} rows failed on transport errors; rerun the same command to retry them")
+    if not result.examples:
+        print(f"error: no row of {len(result.results)} was kept ({errors} failed on requests, "
+              f"{len(result.results) - errors} dropped): see the reasons above", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -81,8 +100,11 @@ def register(subparsers) -> None:
     p.add_argument("--cot-api-key", default=None, help="API key of the CoT endpoint (default: --api-key)")
     p.add_argument("--num-cot", type=int, default=d.num_cot, help="chains sampled per problem; the first that verifies is used")
     p.add_argument("--cot-max-tokens", type=int, default=d.cot_max_tokens, help="token budget of one chain")
-    p.add_argument("--extract-base-url", required=True, help="OpenAI-compatible endpoint of the text LLM")
-    p.add_argument("--extract-model", required=True, help="model name at --extract-base-url")
+    p.add_argument("--extractor", choices=["llm", "rules"], default=None,
+                   help="who reads the facts from the verified chain: llm (default when --extract-base-url is "
+                        "given) or rules (`name = value` clauses only; no server)")
+    p.add_argument("--extract-base-url", default=None, help="OpenAI-compatible endpoint of the text LLM extractor")
+    p.add_argument("--extract-model", default=None, help="model name at --extract-base-url")
     p.add_argument("--extract-max-tokens", type=int, default=d.extract_max_tokens,
                    help="token budget of the extraction answer")
     p.add_argument("--api-key", default=None, help="API key (default $OPENAI_API_KEY; local servers ignore it)")

@@ -7,8 +7,9 @@ For each example:
    sent as base64 data URLs), ``num_cot`` samples;
 2. keep the chains whose final answer verifies against the gold answer
    (:func:`perceptrl.rewards.accuracy.answers_match`: math-verify, choices, tolerance);
-3. a text LLM extracts the visual facts from the first verified chain
-   (:mod:`perceptrl.annotate.prompts`);
+3. an *extractor* reads the visual facts from the first verified chain: a text LLM
+   (:class:`LLMExtractor`, prompt in :mod:`perceptrl.annotate.prompts`) or, for ``name = value``
+   chains and a quick start without a server, :class:`~perceptrl.annotate.rules.RulesExtractor`;
 4. the facts become the example's ``visual_annotations`` (written as ``visual_key_info`` by the
    Perception-R1 writer).
 
@@ -50,6 +51,48 @@ class Chat(Protocol):
     async def complete(self, messages: Sequence[dict], **params: Any) -> str: ...
 
 
+class Extractor(Protocol):
+    """Reads the visual facts of one verified chain of thought."""
+
+    name: str
+    usage: Counter
+
+    async def extract(self, problem: str, cot: str, *, max_facts: int) -> list[str]: ...
+
+
+class LLMExtractor:
+    """A text LLM behind an OpenAI-compatible endpoint, with our extraction prompt, at temperature 0."""
+
+    name = "LLM extractor"
+
+    def __init__(self, chat: Chat, *, max_tokens: int = 512):
+        self.chat = chat
+        self.max_tokens = max_tokens
+
+    @property
+    def usage(self) -> Counter:
+        return self.chat.usage
+
+    async def extract(self, problem: str, cot: str, *, max_facts: int) -> list[str]:
+        answer = await self.chat.complete(extraction_messages(problem, cot, max_facts=max_facts),
+                                          temperature=0, max_tokens=self.max_tokens)
+        return parse_facts(answer, max_facts)
+
+
+def as_extractor(extractor: "Extractor | Chat", cfg: "AnnotateConfig") -> Extractor:
+    """An :class:`Extractor`; a bare chat client becomes an :class:`LLMExtractor`."""
+    if hasattr(extractor, "extract"):
+        return extractor  # type: ignore[return-value]
+    return LLMExtractor(extractor, max_tokens=cfg.extract_max_tokens)
+
+
+def _request_failed(who: str, e: JudgeRequestError) -> str:
+    """The reason of a transport failure, naming the endpoint's role (the shared HTTP client calls
+    every endpoint a judge)."""
+    what = e.what.replace("judge request failed", "request failed").replace("the judge server", "the server")
+    return f"{who}: {what}"
+
+
 @dataclass
 class AnnotateConfig:
     """Stage-1 settings (Perception-R1, arXiv 2506.07218, §3.1)."""
@@ -83,15 +126,21 @@ class RowResult:
 
 
 _TAG = re.compile(r"<\s*info\s*(\d+)\s*>(.*?)<\s*/\s*info\s*\1\s*>", re.DOTALL | re.IGNORECASE)
+_PLAIN_FACT = re.compile(r"^(?!(?:here|visual facts|facts|the visual facts|note)\b)[^:]{1,120}?"
+                         r"(?:=|\b(?:is|are|has|have|measures|equals|shows)\b)[^:]{0,120}$", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|v\d+\s*[:.)])\s+(.+?)\s*$", re.M)
 
 
 def parse_facts(text: str, max_facts: int) -> list[str]:
     """Facts from the extraction answer: ``<infoK>`` items, or — for models that ignore the format —
-    bulleted/numbered lines. Cleaned (tags and role markers neutralised), de-duplicated, capped."""
+    bulleted/numbered lines, or else plain short lines that state something with ``=`` or a verb
+    (small models often answer ``AB = 2`` on a line of its own). Cleaned (tags and role markers
+    neutralised), de-duplicated, capped."""
     items = [m.group(2) for m in _TAG.finditer(text or "")]
     if not items:
         items = _LIST_ITEM.findall(text or "")
+    if not items:
+        items = [ln.strip() for ln in (text or "").splitlines() if _PLAIN_FACT.match(ln.strip())]
     out: list[str] = []
     seen = set()
     for it in items:
@@ -144,37 +193,40 @@ def _given_cots(example: Example, column: str) -> list[str]:
                          where=f"row {example.id}, field {column}", fix="store a string or a list of strings")
 
 
-async def annotate_example(example: Example, cfg: AnnotateConfig, *, extractor: Chat,
+async def annotate_example(example: Example, cfg: AnnotateConfig, *, extractor: Extractor | Chat,
                            cot_model: Chat | None) -> RowResult:
     """Stage 1 for one example. Transport failures become ``status="error"`` (retried on rerun)."""
     res = RowResult(id=str(example.id), status="dropped")
-    try:
-        if cfg.cot_column:
-            cots = _given_cots(example, cfg.cot_column)
-        else:
-            msgs = cot_messages(example)
+    extractor = as_extractor(extractor, cfg)
+    if cfg.cot_column:
+        cots = _given_cots(example, cfg.cot_column)
+    else:
+        msgs = cot_messages(example)
+        try:
             cots = list(await asyncio.gather(*(
                 cot_model.complete(msgs, temperature=cfg.cot_temperature, max_tokens=cfg.cot_max_tokens)
                 for _ in range(cfg.num_cot))))
-        res.cots_tried = len(cots)
-        verified = [c for c in cots if _verifies(c, example)]
-        res.cots_verified = len(verified)
-        if not verified:
-            res.reason = "no chain of thought verifies" if cots else "no chain of thought"
+        except JudgeRequestError as e:
+            res.status, res.reason = "error", _request_failed("chain-of-thought model", e)
             return res
-        res.cot = verified[0]
-        problem = render_problem(example, "plain").replace(IMAGE_PLACEHOLDER, "").strip()
-        answer = await extractor.complete(extraction_messages(problem, res.cot, max_facts=cfg.max_facts),
-                                          temperature=0, max_tokens=cfg.extract_max_tokens)
-        res.annotations = parse_facts(answer, cfg.max_facts)
-        if not res.annotations:
-            res.reason = "no visual fact extracted"
-            return res
-        res.status = "kept"
+    res.cots_tried = len(cots)
+    verified = [c for c in cots if _verifies(c, example)]
+    res.cots_verified = len(verified)
+    if not verified:
+        res.reason = "no chain of thought verifies" if cots else "no chain of thought"
         return res
+    res.cot = verified[0]
+    problem = render_problem(example, "plain").replace(IMAGE_PLACEHOLDER, "").strip()
+    try:
+        res.annotations = await extractor.extract(problem, res.cot, max_facts=cfg.max_facts)
     except JudgeRequestError as e:
-        res.status, res.reason = "error", e.what
+        res.status, res.reason = "error", _request_failed(f"extractor ({getattr(extractor, 'name', 'custom')})", e)
         return res
+    if not res.annotations:
+        res.reason = "no visual fact extracted"
+        return res
+    res.status = "kept"
+    return res
 
 
 def read_progress(path: Path) -> dict[str, RowResult]:
@@ -219,7 +271,7 @@ class AnnotateResult:
         return "\n".join(lines)
 
 
-async def annotate(examples: Sequence[Example], cfg: AnnotateConfig, *, extractor: Chat,
+async def annotate(examples: Sequence[Example], cfg: AnnotateConfig, *, extractor: Extractor | Chat,
                    cot_model: Chat | None = None, progress_path: str | Path | None = None,
                    show_progress: bool = True) -> AnnotateResult:
     """Run stage 1 over ``examples`` (resuming from ``progress_path`` when it exists)."""
@@ -231,6 +283,7 @@ async def annotate(examples: Sequence[Example], cfg: AnnotateConfig, *, extracto
     if dup:
         raise PerceptrlError(f"duplicate row ids: {', '.join(dup[:5])}", where="dataset",
                              fix="ids must be unique for resumable annotation")
+    extractor = as_extractor(extractor, cfg)
     progress = Path(progress_path) if progress_path else None
     done = read_progress(progress) if progress else {}
     todo = [e for e in examples if str(e.id) not in done]
@@ -269,8 +322,8 @@ async def annotate(examples: Sequence[Example], cfg: AnnotateConfig, *, extracto
             fh.close()
         if bar:
             bar.close()
-    for client in {id(c): c for c in (extractor, cot_model) if c is not None}.values():
-        for k, v in client.usage.items():
+    for counter in {id(c.usage): c.usage for c in (extractor, cot_model) if c is not None}.values():
+        for k, v in counter.items():
             usage[k] += v
     ordered = [results[i] for i in ids]
     kept = [replace(e, visual_annotations=list(r.annotations)) for e, r in zip(examples, ordered)

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     from tqdm import tqdm
 
+    if not args.input:
+        raise PerceptrlError("no input pairs", where="perceptrl judge",
+                             fix="pass --input PAIRS.jsonl (or run `perceptrl judge eval`)")
     inp = Path(args.input)
     out = Path(args.output) if args.output else inp.with_suffix(".verdicts.jsonl")
     rows = read_pairs(inp)
@@ -115,7 +118,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("judge", help="score (annotations, response) pairs with the perception judge",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     d = JudgeConfig()
-    p.add_argument("--input", required=True, help="JSONL of pairs")
+    p.add_argument("--input", help="JSONL of pairs (required unless a subcommand is given)")
     p.add_argument("--output", help="JSONL of verdicts (default: INPUT.verdicts.jsonl)")
     p.add_argument("--backend", default="openai", help="rules | openai | transformers | module:function")
     p.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
@@ -132,3 +135,6 @@ def register(subparsers) -> None:
     p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")
     p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
     p.set_defaults(func=run)
+    from perceptrl.judge import fidelity_cli  # `perceptrl judge eval`: judge fidelity on a labelled set
+
+    fidelity_cli.register(p.add_subparsers(dest="judge_command", metavar="{eval}", required=False))

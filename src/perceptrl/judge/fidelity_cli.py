@@ -1,0 +1,117 @@
+"""``perceptrl judge eval``: how often does a judge give the right verdict? (judge fidelity)
+
+Judges a labelled set — by default the synthetic one of :mod:`perceptrl.judge.fidelity` (facts
+stated verbatim, paraphrased, corrected, with a wrong value, under a near-miss label, missing,
+retracted, injected; the truth is exact by construction), or your own JSONL with ``annotations``,
+``response`` and ``truth`` (0/1 per annotation) — and prints accuracy, precision, recall, the
+unparseable rate, the reward error |r_v − r_v_true| and seconds per request, overall and per
+category. Use it to pick a judge model, prompt and decoding before training:
+
+    perceptrl judge eval --backend rules
+    perceptrl judge eval --backend openai --base-url http://127.0.0.1:8000/v1 --model Qwen2.5-32B-Instruct
+    perceptrl judge eval --set my_labelled.jsonl --backend openai ... --prompt per_fact --output report.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import fields
+from pathlib import Path
+
+from perceptrl.errors import PerceptrlError
+from perceptrl.judge.config import JudgeConfig
+
+
+def _config(args: argparse.Namespace) -> JudgeConfig:
+    kw = dict(backend=args.backend, base_url=args.base_url, model=args.model, api_key=args.api_key,
+              max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries,
+              template_path=args.template, harden=not args.no_harden, max_tokens=args.max_tokens,
+              cache_path=None)
+    names = {f.name for f in fields(JudgeConfig)}
+    if args.constrained is not None:
+        if "constrained" not in names:
+            raise PerceptrlError("this perceptrl has no constrained judge decoding", where="--constrained",
+                                 fix="drop --constrained")
+        kw["constrained"] = args.constrained
+    return JudgeConfig(**kw)
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    from perceptrl.judge import fidelity as F
+    from perceptrl.judge.fidelity_prompts import VARIANTS
+
+    if args.prompt not in VARIANTS:
+        raise PerceptrlError(f"unknown prompt variant {args.prompt!r}", where="--prompt",
+                             fix=f"use one of {', '.join(VARIANTS)}")
+    cases = F.read_set(args.set) if args.set else F.build_set(args.n_cases, seed=args.seed)
+    if args.write_set:
+        F.write_set(cases, args.write_set)
+        print(f"wrote {len(cases)} labelled cases -> {args.write_set}")
+    cfg = _config(args)
+    judge, per_fact = F.build_judge(cfg, prompt=args.prompt)
+    if getattr(judge, "client", None) is not None:
+        import asyncio
+
+        from perceptrl.judge.reward import PerceptionReward
+
+        asyncio.run(PerceptionReward(judge, client=judge.client).check())  # fail fast if unreachable
+    print(F.summary_counts(cases))
+    report, preds = F.evaluate(judge, cases, per_fact=per_fact)
+    name = args.backend if args.backend == "rules" else f"{args.model or args.backend} / {args.prompt}"
+    if getattr(cfg, "constrained", "off") not in ("off", None):
+        name += f" / {cfg.constrained}"
+    print(F.TABLE_HEADER)
+    print(F.table_row(name[:34], report))
+    print()
+    print(F.category_table({name[:20]: report}))
+    if args.show_errors:
+        shown = 0
+        for c, p in zip(cases, preds):
+            got = p.verdicts or [0] * len(c.truth)
+            for a, t, v, cat in zip(c.annotations, c.truth, got, c.categories):
+                if t != v and shown < args.show_errors:
+                    shown += 1
+                    print(f"\n[{c.id}] {cat}: {a!r} truth {t}, judged {v}" + (f" ({p.error})" if p.error else ""))
+                    print("  response: " + c.response.replace("\n", " / ")[:300])
+                    if p.answer:
+                        print("  judge:    " + p.answer.replace("\n", " / ")[:300])
+    if args.output:
+        out = {"judge": name, "config": {k: v for k, v in vars(args).items() if k != "func"},
+               "report": report.to_json(),
+               "cases": [{**c.to_json(), "predicted": p.verdicts, "error": p.error, "answer": p.answer}
+                         for c, p in zip(cases, preds)]}
+        Path(args.output).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"\nreport -> {args.output}")
+    print(f"judge_fidelity_accuracy: {report.accuracy:.4f}")
+    print(f"judge_unparseable_pct: {report.unparseable_pct:.2f}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="measure a judge's verdict accuracy on a labelled set (judge fidelity)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = JudgeConfig()
+    p.add_argument("--set", default=None, help="labelled JSONL (annotations, response, truth); default: synthetic")
+    p.add_argument("--n-cases", type=int, default=100, help="responses in the synthetic set (>= 300 verdicts)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic set")
+    p.add_argument("--write-set", default=None, help="also write the labelled set to this JSONL")
+    p.add_argument("--backend", default="rules", help="rules | openai | transformers | module:function")
+    p.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--model", help="judge model name (openai) or path (transformers)")
+    p.add_argument("--api-key", default=None, help="default $OPENAI_API_KEY (local servers ignore it)")
+    p.add_argument("--prompt", default="ours", help="prompt variant: ours | per_fact | reason_first")
+    p.add_argument("--template", default=None, help="YAML/text file replacing the judge prompt")
+    p.add_argument("--constrained", default=None,
+                   help="constrained decoding of the verdicts: off | grammar | json_schema | json_reasoning")
+    p.add_argument("--max-concurrency", type=int, default=d.max_concurrency, help="requests in flight")
+    p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request attempt")
+    p.add_argument("--retries", type=int, default=d.max_retries, help="retries on transient errors")
+    p.add_argument("--max-tokens", type=int, default=d.max_tokens, help="token budget of the judge's answer")
+    p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
+    p.add_argument("--show-errors", type=int, default=0, help="print the first N wrong verdicts")
+    p.add_argument("--output", default=None, help="write the metrics and every verdict as JSON")
+    p.set_defaults(func=run)
