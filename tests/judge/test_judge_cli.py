@@ -49,3 +49,23 @@ def test_untagged_visual_key_info_is_named_not_called_missing(tmp_path, capsys):
     assert "line 1: visual_key_info: expected <info1>" in err and "plain text is not read as annotations" in err
     assert "line 2: visual_key_info: expected <info2>" in err and "no annotations" not in err
     assert "<info1>…</info1>" in err and "Traceback" not in err
+
+
+def test_constrained_mode_reaches_the_judge_per_request(tmp_path, capsys):
+    judge_py = tmp_path / "json_judge.py"
+    judge_py.write_text(
+        "import json\n"
+        "SEEN = []\n"
+        "def judge(messages, answer_format=None):\n"
+        "    SEEN.append((answer_format.mode, answer_format.m))\n"
+        "    assert answer_format.openai_params()['response_format']['json_schema']['strict']\n"
+        "    return json.dumps({f'info{k}': 1 for k in range(1, answer_format.m + 1)})\n"
+    )
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [{"id": "a", "annotations": ["AB = 10", "BC = 3"], "response": "AB = 10 and BC = 3"},
+            {"id": "b", "annotations": ["AB = 10"], "response": "AB = 10"}]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert main(["judge", "--input", str(pairs), "--backend", f"{judge_py}:judge", "--constrained", "json_schema",
+                 "--cache", "none"]) == 0
+    out = [json.loads(line) for line in (tmp_path / "pairs.verdicts.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["verdicts"]) for r in out] == [("a", [1, 1]), ("b", [1])]

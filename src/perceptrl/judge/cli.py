@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = JudgeConfig(backend=args.backend, base_url=args.base_url, model=args.model, api_key=args.api_key,
                       max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries,
                       failure_policy=args.failure_policy, cache_path=cache, template_path=args.template,
-                      harden=not args.no_harden, max_tokens=args.max_tokens)
+                      harden=not args.no_harden, max_tokens=args.max_tokens, constrained=args.constrained)
     reward = build_perception_reward(cfg)
     if reward.client is not None:
         asyncio.run(reward.check())  # fail fast, with the fix, if the server is unreachable
@@ -134,6 +134,9 @@ def register(subparsers) -> None:
                         "group here, so 0) or 0 (zero); failed rows are left out of the printed mean")
     p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")
     p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
+    p.add_argument("--constrained", default=d.constrained, choices=["off", "grammar", "json_schema", "json_reasoning"],
+                   help="constrained decoding of the verdicts (grammar: llama.cpp GBNF; json_schema: any server "
+                        "with OpenAI structured outputs)")
     p.set_defaults(func=run)
     from perceptrl.judge import fidelity_cli  # `perceptrl judge eval`: judge fidelity on a labelled set
 

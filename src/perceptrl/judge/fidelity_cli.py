@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from dataclasses import fields
 from pathlib import Path
 
 from perceptrl.errors import PerceptrlError
@@ -29,11 +28,7 @@ def _config(args: argparse.Namespace) -> JudgeConfig:
               max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries,
               template_path=args.template, harden=not args.no_harden, max_tokens=args.max_tokens,
               cache_path=None)
-    names = {f.name for f in fields(JudgeConfig)}
     if args.constrained is not None:
-        if "constrained" not in names:
-            raise PerceptrlError("this perceptrl has no constrained judge decoding", where="--constrained",
-                                 fix="drop --constrained")
         kw["constrained"] = args.constrained
     return JudgeConfig(**kw)
 
