@@ -43,7 +43,7 @@ def test_every_row_failed_exits_nonzero_and_names_the_extractor(tmp_path, capsys
     assert "no row of 3 was kept (3 failed on requests" in cap.err
     assert "errors 3" in cap.out and not out.exists()
     recs = [json.loads(x) for x in (tmp_path / "out.parquet.progress.jsonl").read_text().splitlines()]
-    assert all(r["status"] == "error" and r["reason"].startswith("extractor (LLM extractor): request failed")
+    assert all(r["status"] == "error" and r["reason"].startswith("extractor (LLM extractor): transport: request failed")
                for r in recs)
     assert not any("judge" in r["reason"] for r in recs)
 
