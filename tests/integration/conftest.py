@@ -43,7 +43,8 @@ def llama_server_model(llama_server_handle) -> str:
 @pytest.fixture(scope="session")
 def real_judge():
     """A running llama-server with the real judge model (4 slots, continuous batching)."""
-    srv = LlamaServer(model=REAL_JUDGE, parallel=4)
+    # both cores: the test process only waits on the server meanwhile (halves these tests' time)
+    srv = LlamaServer(model=REAL_JUDGE, parallel=4, n_threads=2)
     srv.start()
     yield srv
     srv.stop()
