@@ -114,13 +114,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("judge", help="score (annotations, response) pairs with the perception judge",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_judge_options(p: argparse.ArgumentParser, *, backend: str) -> None:
+    """The options that configure the judge itself (backend, server, prompt, decoding, limits),
+    shared by ``perceptrl judge`` and ``perceptrl judge eval``."""
+    from perceptrl.judge.constrained import MODES
+
     d = JudgeConfig()
-    p.add_argument("--input", help="JSONL of pairs (required unless a subcommand is given)")
-    p.add_argument("--output", help="JSONL of verdicts (default: INPUT.verdicts.jsonl)")
-    p.add_argument("--backend", default="openai", help="rules | openai | transformers | module:function")
+    p.add_argument("--backend", default=backend, help="rules | openai | transformers | module:function")
     p.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--model", help="judge model name (openai) or path (transformers)")
     p.add_argument("--api-key", default=None, help="default $OPENAI_API_KEY (local servers ignore it)")
@@ -129,14 +129,23 @@ def register(subparsers) -> None:
     p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request attempt")
     p.add_argument("--retries", type=int, default=d.max_retries, help="retries on transient errors")
     p.add_argument("--max-tokens", type=int, default=d.max_tokens, help="token budget of the judge's answer")
+    p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
+    p.add_argument("--constrained", default=d.constrained, choices=MODES,
+                   help="constrained decoding of the verdicts (grammar: llama.cpp GBNF; json_schema: any server "
+                        "with OpenAI structured outputs)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("judge", help="score (annotations, response) pairs with the perception judge",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = JudgeConfig()
+    p.add_argument("--input", help="JSONL of pairs (required unless a subcommand is given)")
+    p.add_argument("--output", help="JSONL of verdicts (default: INPUT.verdicts.jsonl)")
+    add_judge_options(p, backend="openai")
     p.add_argument("--failure-policy", choices=["neutral", "zero"], default=d.failure_policy,
                    help="a failed request scores its group's pessimistic mean (neutral; a row is its own "
                         "group here, so 0) or 0 (zero); failed rows are left out of the printed mean")
     p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")
-    p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
-    p.add_argument("--constrained", default=d.constrained, choices=["off", "grammar", "json_schema", "json_reasoning"],
-                   help="constrained decoding of the verdicts (grammar: llama.cpp GBNF; json_schema: any server "
-                        "with OpenAI structured outputs)")
     p.set_defaults(func=run)
     from perceptrl.judge import fidelity_cli  # `perceptrl judge eval`: judge fidelity on a labelled set
 

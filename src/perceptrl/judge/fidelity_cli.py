@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 
 from perceptrl.errors import PerceptrlError
+from perceptrl.judge.cli import add_judge_options
 from perceptrl.judge.config import JudgeConfig
 
 
@@ -28,8 +29,7 @@ def _config(args: argparse.Namespace) -> JudgeConfig:
               max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries,
               template_path=args.template, harden=not args.no_harden, max_tokens=args.max_tokens,
               cache_path=None)
-    if args.constrained is not None:
-        kw["constrained"] = args.constrained
+    kw["constrained"] = args.constrained
     return JudgeConfig(**kw)
 
 
@@ -89,24 +89,12 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="measure a judge's verdict accuracy on a labelled set (judge fidelity)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = JudgeConfig()
     p.add_argument("--set", default=None, help="labelled JSONL (annotations, response, truth); default: synthetic")
     p.add_argument("--n-cases", type=int, default=100, help="responses in the synthetic set (>= 300 verdicts)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic set")
     p.add_argument("--write-set", default=None, help="also write the labelled set to this JSONL")
-    p.add_argument("--backend", default="rules", help="rules | openai | transformers | module:function")
-    p.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--model", help="judge model name (openai) or path (transformers)")
-    p.add_argument("--api-key", default=None, help="default $OPENAI_API_KEY (local servers ignore it)")
+    add_judge_options(p, backend="rules")
     p.add_argument("--prompt", default="ours", help="prompt variant: ours | per_fact | reason_first")
-    p.add_argument("--template", default=None, help="YAML/text file replacing the judge prompt")
-    p.add_argument("--constrained", default=None,
-                   help="constrained decoding of the verdicts: off | grammar | json_schema | json_reasoning")
-    p.add_argument("--max-concurrency", type=int, default=d.max_concurrency, help="requests in flight")
-    p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request attempt")
-    p.add_argument("--retries", type=int, default=d.max_retries, help="retries on transient errors")
-    p.add_argument("--max-tokens", type=int, default=d.max_tokens, help="token budget of the judge's answer")
-    p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
     p.add_argument("--show-errors", type=int, default=0, help="print the first N wrong verdicts")
     p.add_argument("--output", default=None, help="write the metrics and every verdict as JSON")
     p.set_defaults(func=run)
