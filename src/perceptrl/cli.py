@@ -22,6 +22,7 @@ from perceptrl.errors import PerceptrlError
 #: transformers or openai, and ``perceptrl --help`` should not wait for them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("perceptrl.demo.cli", "the offline end-to-end demo: synth -> tiny VLM -> GRPO with/without perception reward -> report"),
+    "experiment": ("perceptrl.demo.experiment_cli", "every perception-aware method as an arm on the synthetic world, powered, with a report"),
     "synth": ("perceptrl.synth.cli", "write procedural visual-reasoning problems (canonical + Perception-R1 parquet)"),
     "data": ("perceptrl.data.cli", "validate, convert and inspect datasets"),
     "model": ("perceptrl.models.cli", "build or inspect vision-language models"),

@@ -1,20 +1,42 @@
-"""The two arms differ only in the perception term; their overrides are a valid training config."""
+"""Arms differ only in the perception term and the method; their overrides are a valid training config."""
 
-from perceptrl.demo.arms import reward_terms, train_overrides
+import pytest
+
+from perceptrl.demo.arms import ARMS, get_arm, reward_terms, train_overrides
 from perceptrl.demo.config import DemoConfig
+from perceptrl.errors import PerceptrlError
 from perceptrl.train import load_train_config
+from perceptrl.train.config import METHODS
 
 
 def test_arms_differ_only_by_the_perception_term():
     cfg = DemoConfig(perception_weight=0.5)
-    a, b = reward_terms(cfg, "A"), reward_terms(cfg, "B")
+    a, b = reward_terms(cfg, "grpo"), reward_terms(cfg, "perception_r1")
     assert [t["name"] for t in a] == ["accuracy", "format", "repetition"]
     assert b[:3] == a and b[3] == {"name": "perception", "weight": 0.5}
+    assert reward_terms(cfg, "papo") == a and reward_terms(cfg, "perception_r1+papo") == b
+
+
+@pytest.mark.parametrize("arm", list(ARMS))
+def test_every_arm_is_a_valid_training_config(tmp_path, arm):
+    tcfg = load_train_config(None, overrides=train_overrides(DemoConfig(), arm, 0, tmp_path / "arm"))
+    assert tcfg.method.name == ARMS[arm].method
+    assert set(tcfg.method.name.split("+")) <= set(METHODS)
+    assert ("perception" in [t["name"] for t in tcfg.rewards.terms]) == ARMS[arm].perception
+
+
+def test_unknown_arm_suggests_the_close_one():
+    with pytest.raises(PerceptrlError, match="did you mean 'papo'"):
+        get_arm("pappo")
+    with pytest.raises(PerceptrlError, match="arms"):
+        DemoConfig(arms=("grpo", "nope")).check()
+    with pytest.raises(PerceptrlError, match="distinct"):
+        DemoConfig(arms=("grpo", "grpo")).check()
 
 
 def test_overrides_load_as_a_train_config(tmp_path):
     cfg = DemoConfig(grpo_steps=7, prompts_per_step=3, num_generations=4)
-    tcfg = load_train_config(None, overrides=train_overrides(cfg, "B", 2, tmp_path / "arm"))
+    tcfg = load_train_config(None, overrides=train_overrides(cfg, "perception_r1", 2, tmp_path / "arm"))
     assert tcfg.trl["max_steps"] == 7 and tcfg.trl["seed"] == 2
     assert tcfg.trl["per_device_train_batch_size"] == 12 and tcfg.trl["num_generations"] == 4
     assert tcfg.judge["backend"] == "rules"

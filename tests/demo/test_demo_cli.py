@@ -53,23 +53,24 @@ def test_quick_demo_writes_report_with_its_own_numbers(tmp_path, capsys):
     summary = results["summary"]
     # the report states the verdict and the numbers of this run (not typed-in ones)
     assert results["verdict"] in report and results["verdict"] in capsys.readouterr().out
-    for arm in ("A", "B"):
+    for arm in ("grpo", "perception_r1"):
         for key in ("accuracy", "perception"):
             stat = summary["aggregate"][f"{arm}.{key}"]
-            assert f"{stat['mean']:.1%} ± {stat['sd']:.1%}" in report
-    mc = summary["mcnemar"]
-    assert f"p = {mc['p']:.4g}" in report
+            assert f"{stat['mean']:.1%} [{stat['ci'][0]:.1%}, {stat['ci'][1]:.1%}]" in report
+    mc = summary["comparisons"]["perception_r1"]["answers"]
+    assert f"| perception_r1: answers | {mc['n']} |" in report
     assert mc["n"] == json.loads((out / "config.json").read_text())["n_eval"]
+    assert len(results["items"]["0/grpo"]["correct"]) == mc["n"]
     # per-step curves: evaluations at the configured steps, for both arms
-    for arm in ("A", "B"):
+    for arm in ("grpo", "perception_r1"):
         arm_json = json.loads((out / "runs" / "seed-0" / f"arm-{arm}.json").read_text())
         steps = [e["step"] for e in arm_json["evals"]]
         assert steps[-1] == summary["grpo_steps"] and len(steps) >= 2
         assert any("reward" in h for h in arm_json["log_history"])
-    arm_b = json.loads((out / "runs" / "seed-0" / "arm-B.json").read_text())
-    assert any("rewards/perception/mean" in h for h in arm_b["log_history"])
-    arm_a = json.loads((out / "runs" / "seed-0" / "arm-A.json").read_text())
-    assert not any("rewards/perception/mean" in h for h in arm_a["log_history"])
+    arm_p = json.loads((out / "runs" / "seed-0" / "arm-perception_r1.json").read_text())
+    assert any("rewards/perception/mean" in h for h in arm_p["log_history"])
+    arm_g = json.loads((out / "runs" / "seed-0" / "arm-grpo.json").read_text())
+    assert not any("rewards/perception/mean" in h for h in arm_g["log_history"])
     for png in ("reward.png", "accuracy.png", "perception.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({png})" in report

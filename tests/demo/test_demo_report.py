@@ -1,4 +1,4 @@
-"""Report arithmetic: steps-to-match, aggregation over seeds, McNemar on paired correctness, verdict."""
+"""Report arithmetic: steps-to-match, aggregation over seeds, paired McNemar vs the baseline, verdict."""
 
 import json
 from types import SimpleNamespace
@@ -6,25 +6,28 @@ from types import SimpleNamespace
 import pytest
 
 from perceptrl.demo.config import DemoConfig
-from perceptrl.demo.report import steps_to_match, summarize, verdict, write_report
+from perceptrl.demo.report import per_item_results, steps_to_match, summarize, verdict, write_report
 
 
-def _eval(step, correct, facts):
+def _eval(step, correct, facts, hits=None):
+    hits = hits if hits is not None else [[1, 1] if f == 1.0 else [1, 0] if f == 0.5 else [0, 0] for f in facts]
     return {"step": step, "accuracy": sum(correct) / len(correct), "perception": sum(facts) / len(facts),
-            "format": 1.0, "correct": correct, "facts": facts, "samples": ["<think>\nx\n</think>"]}
+            "format": 1.0, "correct": correct, "facts": facts, "fact_hits": hits,
+            "ids": [f"p{i}" for i in range(len(correct))], "samples": ["<think>\nx\n</think>"]}
 
 
-def _run(tmp_path, b_correct):
-    cfg = DemoConfig(seeds=2, grpo_steps=4, eval_every=2)
-    warm, arms = {}, {}
+def _run(tmp_path, b_correct, arms=("grpo", "perception_r1")):
+    cfg = DemoConfig(seeds=2, grpo_steps=4, eval_every=2, arms=arms)
+    warm, runs = {}, {}
     for s in (0, 1):
         warm[s] = {"eval": _eval(0, [0, 0, 0, 0], [0.0] * 4)}
         logs = [{"step": i, "reward": 0.1 * i, "rewards/accuracy/mean": 0.1 * i} for i in (1, 2, 3, 4)]
-        arms[(s, "A")] = {"evals": [_eval(2, [1, 0, 0, 0], [0.5] * 4), _eval(4, [1, 1, 0, 0], [0.5] * 4)],
-                          "log_history": logs}
-        arms[(s, "B")] = {"evals": [_eval(2, [1, 1, 0, 0], [1.0] * 4), _eval(4, b_correct, [1.0] * 4)],
-                          "log_history": logs}
-    return SimpleNamespace(out_dir=tmp_path, cfg=cfg, warm=warm, arms=arms, seconds=12.0)
+        runs[(s, arms[0])] = {"evals": [_eval(2, [1, 0, 0, 0], [0.5] * 4), _eval(4, [1, 1, 0, 0], [0.5] * 4)],
+                              "log_history": logs}
+        for arm in arms[1:]:
+            runs[(s, arm)] = {"evals": [_eval(2, [1, 1, 0, 0], [1.0] * 4), _eval(4, b_correct, [1.0] * 4)],
+                              "log_history": logs}
+    return SimpleNamespace(out_dir=tmp_path, cfg=cfg, warm=warm, arms=runs, seconds=12.0)
 
 
 def test_steps_to_match():
@@ -32,37 +35,78 @@ def test_steps_to_match():
     assert steps_to_match([(0, 0.1), (5, 0.2)], 0.3) is None
 
 
-def test_summary_mcnemar_and_verdict(tmp_path):
+def test_summary_pairs_answers_and_facts_against_the_baseline(tmp_path):
     s = summarize(_run(tmp_path, [1, 1, 1, 1]))
-    assert s["aggregate"]["A.accuracy"]["mean"] == pytest.approx(0.5)
-    assert s["aggregate"]["B.accuracy"]["mean"] == pytest.approx(1.0)
-    assert s["mcnemar"]["b_only"] == 4 and s["mcnemar"]["a_only"] == 0 and s["mcnemar"]["n"] == 8
-    assert s["mcnemar"]["p"] == pytest.approx(0.125)
-    assert [r["steps_to_match"] for r in s["per_seed"]] == [2, 2]
+    assert s["baseline"] == "grpo" and s["arms"] == ["grpo", "perception_r1"]
+    assert s["aggregate"]["grpo.accuracy"]["mean"] == pytest.approx(0.5)
+    assert s["aggregate"]["perception_r1.accuracy"]["mean"] == pytest.approx(1.0)
+    ans = s["comparisons"]["perception_r1"]["answers"]
+    assert (ans["arm_only"], ans["base_only"], ans["n"]) == (4, 0, 8)
+    assert ans["p"] == pytest.approx(0.125)
+    facts = s["comparisons"]["perception_r1"]["facts"]
+    assert facts["n"] == 16 and facts["arm_only"] == 8 and facts["base_only"] == 0
+    assert facts["p"] == pytest.approx(2 * 0.5 ** 8)
+    # the baseline's final seed-mean accuracy (50%) is reached at step 2 of 4
+    assert s["comparisons"]["perception_r1"]["steps_to_match"] == 2
+    assert s["comparisons"]["perception_r1"]["steps_ratio"] == pytest.approx(0.5)
+    assert s["rl_works"]["seeds_above_warm_start"] == [0, 1]
     v = verdict(s)
-    assert "ahead but not significantly" in v and "p = 0.125" in v
+    assert "ahead of grpo on part of the measures" in v and "p = 0.125" in v and "0.50x" in v
+    assert "RL itself worked" in v
+
+
+def test_bootstrap_interval_brackets_the_mean(tmp_path):
+    run = _run(tmp_path, [1, 1, 1, 1])
+    run.arms[(1, "grpo")]["evals"][-1] = _eval(4, [1, 1, 1, 0], [0.5] * 4)
+    stat = summarize(run)["aggregate"]["grpo.accuracy"]
+    assert stat["ci"][0] <= stat["mean"] <= stat["ci"][1]
+    assert stat["ci"][0] >= 0.5 - 1e-9 and stat["ci"][1] <= 0.75 + 1e-9
+    assert stat["ci"][1] > stat["ci"][0]
 
 
 def test_verdict_says_when_perception_loses(tmp_path):
-    v = verdict(summarize(_run(tmp_path, [0, 0, 0, 0])))
-    assert v.startswith("The perception reward did not win")
+    run = _run(tmp_path, [0, 0, 0, 0])
+    for s in (0, 1):
+        run.arms[(s, "perception_r1")]["evals"] = [_eval(2, [0, 0, 0, 0], [0.0] * 4), _eval(4, [0, 0, 0, 0], [0.0] * 4)]
+    v = verdict(summarize(run))
+    assert v.startswith("The perception reward did not win against grpo")
+    assert "never reached grpo's final answer accuracy" in v
+
+
+def test_verdict_says_when_rl_did_not_work(tmp_path):
+    run = _run(tmp_path, [1, 1, 0, 0])
+    for s in (0, 1):
+        run.warm[s]["eval"] = _eval(0, [1, 1, 1, 0], [0.0] * 4)
+    v = verdict(summarize(run))
+    assert "RL itself did not clearly work" in v and "0 of 2 seeds" in v
+
+
+def test_unpaired_items_are_refused(tmp_path):
+    run = _run(tmp_path, [1, 1, 1, 1])
+    run.arms[(0, "perception_r1")]["evals"][-1]["ids"] = ["q0", "q1", "q2", "q3"]
+    with pytest.raises(ValueError, match="different problems"):
+        summarize(run)
+
+
+def test_many_arms_each_compared_with_the_baseline(tmp_path):
+    arms = ("grpo", "perception_r1", "papo", "noisy_rollout")
+    s = summarize(_run(tmp_path, [1, 1, 1, 0], arms=arms))
+    assert list(s["comparisons"]) == ["perception_r1", "papo", "noisy_rollout"]
+    v = verdict(s)
+    assert v.startswith("The perception reward") and "papo: answer accuracy" in v and "noisy_rollout:" in v
 
 
 def test_write_report_files(tmp_path):
-    path = write_report(_run(tmp_path, [1, 1, 1, 0]))
+    run = _run(tmp_path, [1, 1, 1, 0])
+    path = write_report(run)
     text = path.read_text()
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["verdict"] in text
-    assert "75.0% ± 0.0%" in text  # arm B accuracy from the inputs
-    for png in ("reward.png", "accuracy.png", "perception.png", "train_accuracy.png"):
+    assert "| Perception-R1: + perception reward (`perception_r1`) | 75.0% [75.0%, 75.0%]" in text
+    for png in ("reward.png", "accuracy.png", "perception.png", "format.png", "train_accuracy.png"):
         assert (tmp_path / png).stat().st_size > 1000
         assert f"]({png})" in text
-
-
-def test_verdict_compares_with_the_warm_start(tmp_path):
-    run = _run(tmp_path, [1, 1, 0, 0])
-    assert "Both arms improved on the shared SFT warm start (0.0%)" in verdict(summarize(run))
-    for s in (0, 1):
-        run.warm[s]["eval"] = _eval(0, [1, 1, 0, 0], [0.0] * 4)
-    v = verdict(summarize(run))
-    assert "made no difference" in v and "arm A ended equal to it, arm B equal to it" in v
+    # every per-item final result is kept, paired by problem id
+    assert data["items"]["1/perception_r1"]["correct"] == [1, 1, 1, 0]
+    assert data["items"]["0/grpo"]["ids"] == ["p0", "p1", "p2", "p3"]
+    assert data["items"] == json.loads(json.dumps(per_item_results(run, summarize(run))))

@@ -1,11 +1,17 @@
-"""The two GRPO arms of the demo, run through :func:`perceptrl.train.train` on the warm-started model.
+"""The GRPO arms of the demo and of ``perceptrl experiment``, run through :func:`perceptrl.train.train`.
 
-* arm **A** ("accuracy + format"): Perception-R1's reward without the perception term;
-* arm **B** ("+ perception"): the same plus the perception reward, judged by the rules judge.
+An arm is a reward (with or without Perception-R1's perception term) and a policy-optimisation
+method (METHODS.md §3); :data:`ARMS` names every arm the experiment knows:
 
-Both arms start from the same warm-started weights, see the same problems in the same order with
-the same seed and step count; only the reward differs. A :class:`PeriodicEval` callback scores the
-policy on the held-out problems every ``eval_every`` steps, so accuracy can be plotted per step.
+* ``grpo``: Perception-R1's reward without the perception term (0.9·accuracy + 0.1·format + repetition);
+* ``perception_r1``: the same plus the perception reward, judged by the rules judge;
+* ``papo``, ``vppo``, ``noisy_rollout``: the ``grpo`` reward, trained with that method;
+* ``perception_r1+papo``: the perception reward, trained with PAPO.
+
+All arms of a seed start from the same warm-started weights, see the same problems in the same
+order with the same seed and step count; only the arm's reward and method differ. A
+:class:`PeriodicEval` callback scores the policy on the held-out problems every ``eval_every``
+steps, so every metric can be plotted per step.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +29,42 @@ from transformers import TrainerCallback
 from perceptrl.data.schema import Example
 from perceptrl.demo.config import DemoConfig
 from perceptrl.demo.evaluate import EvalResult, evaluate
+from perceptrl.errors import PerceptrlError
 
 logger = logging.getLogger(__name__)
 
-ARMS = {"A": "accuracy + format", "B": "accuracy + format + perception"}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: its label in reports, whether its reward has the perception term, its method."""
+
+    label: str
+    perception: bool
+    method: str
+
+
+ARMS: dict[str, Arm] = {
+    "grpo": Arm("GRPO: accuracy + format", False, "grpo"),
+    "perception_r1": Arm("Perception-R1: + perception reward", True, "grpo"),
+    "papo": Arm("PAPO: GRPO reward, implicit perception loss", False, "papo"),
+    "vppo": Arm("VPPO: GRPO reward, visually dependent tokens", False, "vppo"),
+    "noisy_rollout": Arm("NoisyRollout: GRPO reward, half the rollouts on noised images", False, "noisy_rollout"),
+    "perception_r1+papo": Arm("Perception-R1 + PAPO", True, "papo"),
+}
+
+
+def get_arm(name: str) -> Arm:
+    """The arm called ``name``; an unknown name is an error that lists the known ones."""
+    try:
+        return ARMS[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, ARMS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PerceptrlError(f"unknown arm {name!r}{hint}", where="arms",
+                             fix=f"choose from {', '.join(ARMS)}") from None
 
 _RECIPE = Path(__file__).resolve().parents[3] / "configs" / "demo_cpu.yaml"
 
@@ -53,13 +92,13 @@ class PeriodicEval(TrainerCallback):
 
 
 def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
-    """Perception-R1's terms (METHODS.md §1); arm B adds the perception term with ``cfg.perception_weight``."""
+    """Perception-R1's terms (METHODS.md §1); arms with perception add it with ``cfg.perception_weight``."""
     terms: list[dict[str, Any]] = [
         {"name": "accuracy", "weight": 0.9},
         {"name": "format", "weight": 0.1, "params": {"pattern": "strict_newlines"}},
         {"name": "repetition", "weight": 1.0},
     ]
-    if arm == "B":
+    if get_arm(arm).perception:
         terms.append({"name": "perception", "weight": cfg.perception_weight})
     return terms
 
@@ -75,7 +114,7 @@ def train_overrides(cfg: DemoConfig, arm: str, seed: int, output_dir: str | os.P
         "rewards.workers": 0,  # math-verify in process: the demo already runs one process per core
         "judge.backend": "rules",
         "judge.cache_path": None,
-        "method.name": "grpo",
+        "method.name": get_arm(arm).method,
         "trl.output_dir": str(output_dir),
         "trl.seed": seed,
         "trl.max_steps": cfg.grpo_steps,

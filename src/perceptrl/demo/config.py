@@ -21,6 +21,12 @@ class DemoConfig:
     kinds: tuple[str, ...] = ("chart",)
     # Synthetic difficulty (1: two bars, sum or difference).
     difficulty: int = 1
+    # Share of problems (training and held-out) that are multiple choice: four options, a guess is right
+    # one time in four (perceptrl.synth.choices; docs/synth-world.md).
+    choice_share: float = 0.0
+    # Share of *training* problems whose distractors are impossible for the question, so the text alone
+    # gives the answer (the shortcut knob; a part of choice_share). Held-out problems never have it.
+    shortcut: float = 0.0
     # Training problems per seed (SFT and GRPO draw from them).
     n_train: int = 1024
     # Held-out problems per seed (a different generator seed: never seen in training).
@@ -54,13 +60,25 @@ class DemoConfig:
     workers: int = 2
     # Sizes of the tiny VLM (perceptrl.models.TinyVLMSize overrides; empty: its defaults).
     model_size: dict = field(default_factory=dict)
+    # GRPO arms (perceptrl.demo.arms.ARMS); the first is the baseline every other arm is tested against.
+    arms: tuple[str, ...] = ("grpo", "perception_r1")
+
+    @classmethod
+    def preset(cls, name: str = "demo", *, quick: bool = False, **overrides) -> "DemoConfig":
+        """``demo`` (the defaults: two arms, <= 10 min), ``experiment`` (every arm, powered, <= 60 min);
+        ``quick`` shrinks either to a smoke run. ``overrides`` win over the preset."""
+        base = dict(EXPERIMENT) if name == "experiment" else {}
+        if name not in ("demo", "experiment"):
+            raise PerceptrlError(f"unknown preset {name!r}", where="DemoConfig.preset", fix="use demo or experiment")
+        if quick:
+            base.update(QUICK)
+        base.update(overrides)
+        return cls(**base)
 
     @classmethod
     def quick(cls, **overrides) -> "DemoConfig":
         """The ``--quick`` preset (<= 90 s): one seed, fewer steps, a smaller held-out set."""
-        base = dict(seeds=1, n_train=256, n_eval=24, sft_steps=80, grpo_steps=6, eval_every=3)
-        base.update(overrides)
-        return cls(**base)
+        return cls.preset("demo", quick=True, **overrides)
 
     def check(self) -> None:
         """Reject impossible settings before any work."""
@@ -73,6 +91,12 @@ class DemoConfig:
                 problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
         if self.num_generations < 2:
             problems.append(f"num_generations={self.num_generations} (GRPO needs >= 2 rollouts per prompt)")
+        for name in ("choice_share", "shortcut"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                problems.append(f"{name}={getattr(self, name)} (a share in [0, 1])")
+        if self.shortcut > self.choice_share:
+            problems.append(f"shortcut={self.shortcut} > choice_share={self.choice_share} (shortcut problems are "
+                            "multiple choice: raise choice_share)")
         for name in ("sft_learning_rate", "grpo_learning_rate", "temperature"):
             if not float(getattr(self, name)) > 0:
                 problems.append(f"{name}={getattr(self, name)} (must be > 0)")
@@ -80,6 +104,12 @@ class DemoConfig:
             problems.append(f"perception_weight={self.perception_weight} (must be >= 0)")
         if bad := [k for k in self.kinds if k not in KINDS]:
             problems.append(f"kinds {bad} (choose from {', '.join(KINDS)})")
+        from perceptrl.demo.arms import ARMS
+
+        if bad := [a for a in self.arms if a not in ARMS]:
+            problems.append(f"arms {bad} (choose from {', '.join(ARMS)})")
+        if len(set(self.arms)) != len(self.arms) or len(self.arms) < 1:
+            problems.append(f"arms {list(self.arms)} (one or more distinct arms)")
         if self.difficulty not in DIFFICULTIES:
             problems.append(f"difficulty={self.difficulty} (choose from {DIFFICULTIES})")
         if problems:
@@ -88,3 +118,15 @@ class DemoConfig:
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+#: ``--quick``: one seed, few steps, a small held-out set (<= 90 s on 2 cores; its numbers mean nothing).
+QUICK = dict(seeds=1, n_train=256, n_eval=24, sft_steps=80, grpo_steps=6, eval_every=3)
+
+#: ``perceptrl experiment``: every arm, and the seeds and held-out size of the power calculation in
+#: docs/demo.md ("The experiment"); <= 60 min on 2 cores.
+EXPERIMENT = dict(
+    seeds=5,
+    n_eval=256,
+    arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo"),
+)

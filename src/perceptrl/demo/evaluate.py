@@ -26,6 +26,8 @@ class EvalResult:
     format: float
     correct: list[int] = field(default_factory=list)  # per problem, 1 = right final answer
     facts: list[float] = field(default_factory=list)  # per problem, share of facts stated correctly
+    fact_hits: list[list[int]] = field(default_factory=list)  # per problem, per annotated fact: 1 = stated correctly
+    ids: list[str] = field(default_factory=list)  # per problem, the example id (pairs items across arms)
     samples: list[str] = field(default_factory=list)  # a few responses, for the report
 
     def as_dict(self) -> dict:
@@ -40,15 +42,18 @@ def score_responses(examples: Sequence[Example], responses: Sequence[str], *, st
     from perceptrl.rewards.registry import get_reward
 
     fmt = get_reward("format").configured(pattern="strict_newlines").fn
-    correct, facts, formats = [], [], []
+    correct, facts, hits, formats = [], [], [], []
     for ex, resp in zip(examples, responses, strict=True):
         correct.append(int(bool(accuracy_reward(resp, ex.to_row()))))
         notes = ex.visual_annotations
-        facts.append(sum(judge_rules(notes, resp)) / len(notes) if notes else 0.0)
+        verdicts = [int(v) for v in judge_rules(notes, resp)] if notes else []
+        hits.append(verdicts)
+        facts.append(sum(verdicts) / len(notes) if notes else 0.0)
         formats.append(float(fmt(resp, ex.to_row()) or 0.0))
     n = max(1, len(examples))
     return EvalResult(step=step, accuracy=sum(correct) / n, perception=sum(facts) / n, format=sum(formats) / n,
-                      correct=correct, facts=facts, samples=list(responses[:keep_samples]))
+                      correct=correct, facts=facts, fact_hits=hits, ids=[ex.id for ex in examples],
+                      samples=list(responses[:keep_samples]))
 
 
 def evaluate(model, processor, examples: Sequence[Example], *, step: int = 0, max_new_tokens: int = 48,

@@ -1,14 +1,21 @@
-"""The demo's report folder: ``report.md``, ``results.json`` and PNG plots per step for both arms.
+"""The report folder of ``perceptrl demo`` / ``perceptrl experiment``: ``report.md``, ``results.json``, plots.
 
-Everything in the report is computed from the run's own results (nothing is typed in):
+Everything in the report is computed from the run's own results (nothing is typed in). The first
+arm of the run is the *baseline* (``grpo``: accuracy + format); every other arm is compared with it:
 
-* final held-out answer accuracy and perception accuracy per arm, mean ± standard deviation over
-  seeds (and min–max);
-* McNemar's exact test on paired held-out correctness (same problems, arm A vs arm B, pooled over
-  seeds), as Perception-R1's analysis does for perception;
-* steps-to-match: the first evaluated step at which arm B's held-out accuracy reaches arm A's
-  final accuracy, per seed (and on the seed-mean curves);
+* final held-out answer accuracy, perception accuracy and strict-format rate per arm: mean over
+  seeds with a bootstrap 95% interval over seeds (``scipy.stats.bootstrap``), sd and min–max;
+* McNemar's exact test on paired final held-out items pooled over seeds, vs the baseline: answers
+  (one pair per problem) and perception (one pair per annotated fact);
+* the minimum detectable effect of the run made (:mod:`perceptrl.demo.power`, from the observed
+  discordance), so that a null result says how large an effect it rules out;
+* steps-to-match: the first evaluated step at which an arm's seed-mean held-out accuracy reaches
+  the baseline's final seed-mean accuracy, as a share of the baseline's steps;
+* whether RL itself worked: on how many seeds the baseline ended above its warm start;
 * a verdict sentence chosen by the numbers, whichever way they go.
+
+``results.json`` keeps every per-item final result (problem ids, correctness, per-fact verdicts) of
+every (seed, arm), so paired tests can be rerun from it.
 """
 
 from __future__ import annotations
@@ -20,13 +27,38 @@ from typing import Any
 
 from perceptrl.demo.arms import ARMS
 
-ARM_COLORS = {"A": "#1f77b4", "B": "#d62728"}
+METRICS = ("accuracy", "perception", "format")
+METRIC_NAMES = {"accuracy": "answer accuracy", "perception": "perception accuracy", "format": "strict format"}
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
+SPEEDUP_AIM = 0.67  # issue 14's aim: the perception arm reaches GRPO's final accuracy in <= 0.67x its steps
 
 
-def _mean_sd(xs: list[float]) -> tuple[float, float]:
-    if not xs:
-        return float("nan"), float("nan")
-    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+def arm_names(run) -> list[str]:
+    """The run's arms in config order (the first is the baseline)."""
+    return [a for a in run.cfg.arms if any(k[1] == a for k in run.arms)]
+
+
+def label(arm: str) -> str:
+    return ARMS[arm].label if arm in ARMS else arm
+
+
+def _stat(values: list[float], seed: int = 0) -> dict[str, Any]:
+    """Mean, sd, min–max and a percentile bootstrap 95% interval of the mean over seeds."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    if not values:
+        nan = float("nan")
+        return {"mean": nan, "sd": nan, "min": nan, "max": nan, "ci": [nan, nan], "values": []}
+    m = statistics.fmean(values)
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    if len(values) > 1 and max(values) > min(values):
+        res = bootstrap((np.asarray(values, dtype=float),), np.mean, confidence_level=0.95, n_resamples=2000,
+                        method="percentile", random_state=np.random.default_rng(seed))
+        ci = [float(res.confidence_interval.low), float(res.confidence_interval.high)]
+    else:
+        ci = [m, m]
+    return {"mean": m, "sd": sd, "min": min(values), "max": max(values), "ci": ci, "values": list(values)}
 
 
 def _curve(run, arm: str, seed: int, key: str) -> list[tuple[int, float]]:
@@ -50,132 +82,193 @@ def _mean_curve(curves: list[list[tuple[int, float]]]) -> list[tuple[int, float,
     return out
 
 
-def steps_to_match(curve_b: list[tuple[int, float]], target: float) -> int | None:
-    """First evaluated step at which arm B's accuracy reaches ``target`` (None: never)."""
-    for step, acc in curve_b:
+def steps_to_match(curve: list[tuple[int, float]], target: float) -> int | None:
+    """First evaluated step at which ``curve`` reaches ``target`` (None: never)."""
+    for step, acc in curve:
         if acc >= target - 1e-12:
             return step
     return None
 
 
-def summarize(run) -> dict[str, Any]:
-    from perceptrl.eval.stats import mcnemar_exact
-
-    seeds = sorted(run.warm)
-    per_seed: list[dict[str, Any]] = []
-    b_count = c_count = both = neither = 0
+def _pairs(run, seeds: list[int], base: str, arm: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Paired final outcomes (baseline, arm), pooled over seeds: per problem and per annotated fact."""
+    answers, facts = [], []
     for s in seeds:
-        row: dict[str, Any] = {"seed": s, "warm_start": {k: run.warm[s]["eval"][k]
-                                                         for k in ("accuracy", "perception", "format")}}
-        for arm in ARMS:
+        eb, ea = run.arms[(s, base)]["evals"][-1], run.arms[(s, arm)]["evals"][-1]
+        if eb.get("ids") and ea.get("ids") and eb["ids"] != ea["ids"]:
+            raise ValueError(f"seed {s}: arms {base} and {arm} were evaluated on different problems")
+        answers += list(zip(eb["correct"], ea["correct"], strict=True))
+        for hb, ha in zip(eb.get("fact_hits") or [], ea.get("fact_hits") or [], strict=True):
+            facts += list(zip(hb, ha, strict=True))
+    return answers, facts
+
+
+def _mcnemar(pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    from perceptrl.demo.power import minimum_detectable_effect
+    from perceptrl.eval.stats import paired_mcnemar
+
+    r = paired_mcnemar({i: bool(x) for i, (x, _) in enumerate(pairs)}, {i: bool(y) for i, (_, y) in enumerate(pairs)})
+    discordant = (r.a_only + r.b_only) / r.n if r.n else 0.0
+    return {"n": r.n, "both_correct": r.both_correct, "base_only": r.a_only, "arm_only": r.b_only,
+            "neither": r.both_wrong, "base": r.acc_a, "arm": r.acc_b, "diff": r.acc_b - r.acc_a, "p": r.p_value,
+            "discordant": discordant, "mde": minimum_detectable_effect(r.n, discordant)}
+
+
+def summarize(run) -> dict[str, Any]:
+    seeds = sorted(run.warm)
+    arms = arm_names(run)
+    base = arms[0]
+    steps = run.cfg.grpo_steps
+    per_seed: list[dict[str, Any]] = []
+    for s in seeds:
+        row: dict[str, Any] = {"seed": s, "warm_start": {k: run.warm[s]["eval"][k] for k in METRICS}}
+        for arm in arms:
             final = run.arms[(s, arm)]["evals"][-1]
-            row[arm] = {k: final[k] for k in ("step", "accuracy", "perception", "format")}
-        ca = run.arms[(s, "A")]["evals"][-1]["correct"]
-        cb = run.arms[(s, "B")]["evals"][-1]["correct"]
-        for x, y in zip(ca, cb, strict=True):
-            b_count += x and not y
-            c_count += y and not x
-            both += x and y
-            neither += not x and not y
-        row["steps_to_match"] = steps_to_match(_curve(run, "B", s, "accuracy"), row["A"]["accuracy"])
+            row[arm] = {k: final[k] for k in ("step", *METRICS)}
         per_seed.append(row)
-    agg: dict[str, Any] = {}
-    for arm in ("warm_start", *ARMS):
-        for key in ("accuracy", "perception", "format"):
-            vals = [r[arm][key] for r in per_seed]
-            m, sd = _mean_sd(vals)
-            agg[f"{arm}.{key}"] = {"mean": m, "sd": sd, "min": min(vals), "max": max(vals), "values": vals}
-    mean_a = _mean_curve([_curve(run, "A", s, "accuracy") for s in seeds])
-    mean_b = _mean_curve([_curve(run, "B", s, "accuracy") for s in seeds])
-    final_a = mean_a[-1][1] if mean_a else float("nan")
+    agg = {f"{arm}.{key}": _stat([r[arm][key] for r in per_seed])
+           for arm in ("warm_start", *arms) for key in METRICS}
+    base_final = {k: _mean_curve([_curve(run, base, s, k) for s in seeds]) for k in ("accuracy",)}
+    target = base_final["accuracy"][-1][1] if base_final["accuracy"] else float("nan")
+    comparisons: dict[str, Any] = {}
+    for arm in arms[1:]:
+        answers, facts = _pairs(run, seeds, base, arm)
+        mean_curve = _mean_curve([_curve(run, arm, s, "accuracy") for s in seeds])
+        stm = steps_to_match([(st, m) for st, m, _, _ in mean_curve], target)
+        comparisons[arm] = {
+            "answers": _mcnemar(answers),
+            "facts": _mcnemar(facts) if facts else None,
+            "steps_to_match": stm,
+            "steps_ratio": (stm / steps) if stm is not None else None,
+            "steps_to_match_per_seed": [
+                steps_to_match(_curve(run, arm, s, "accuracy"), per_seed[i][base]["accuracy"])
+                for i, s in enumerate(seeds)],
+        }
+    above = [r["seed"] for r in per_seed if r[base]["accuracy"] > r["warm_start"]["accuracy"]]
     return {
         "seeds": seeds,
+        "arms": arms,
+        "baseline": base,
         "per_seed": per_seed,
         "aggregate": agg,
-        "mcnemar": {"n": b_count + c_count + both + neither, "both_correct": both, "neither": neither,
-                    "a_only": b_count, "b_only": c_count, "p": mcnemar_exact(b_count, c_count)},
-        "steps_to_match_mean_curve": steps_to_match([(s, m) for s, m, _, _ in mean_b], final_a),
-        "grpo_steps": run.cfg.grpo_steps,
+        "comparisons": comparisons,
+        "rl_works": {"seeds_above_warm_start": above, "n_seeds": len(seeds),
+                     "gain": agg[f"{base}.accuracy"]["mean"] - agg["warm_start.accuracy"]["mean"]},
+        "grpo_steps": steps,
+        "eval_every": run.cfg.eval_every,
         "seconds": run.seconds,
     }
 
 
-def verdict(summary: dict[str, Any]) -> str:
-    """One honest sentence, chosen by the numbers."""
+def _pct(x: float | None) -> str:
+    return "—" if x is None or x != x else f"{x:.1%}"
+
+
+def _p(p: float) -> str:
+    return f"{p:.3g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def _rl_sentence(summary: dict[str, Any]) -> str:
+    base = summary["baseline"]
     agg = summary["aggregate"]
-    a, b = agg["A.accuracy"]["mean"], agg["B.accuracy"]["mean"]
-    pa, pb = agg["A.perception"]["mean"], agg["B.perception"]["mean"]
-    p = summary["mcnemar"]["p"]
-    n_seeds = len(summary["seeds"])
-    diff = b - a
-    perc = (f"held-out perception accuracy {pb:.1%} with it vs {pa:.1%} without it "
-            f"({'higher' if pb > pa else 'equal' if pb == pa else 'lower'} with the perception reward)")
-    if diff > 0 and p < 0.05:
-        head = (f"The perception reward won: held-out answer accuracy {b:.1%} vs {a:.1%} without it "
-                f"(McNemar p = {p:.3g}, significant at 0.05)")
-    elif diff > 0:
-        head = (f"The perception reward was ahead but not significantly: held-out answer accuracy {b:.1%} vs "
-                f"{a:.1%} (McNemar p = {p:.3g}, not significant at 0.05, {n_seeds} seed(s))")
-    elif diff == 0:
-        head = f"The perception reward made no difference to held-out answer accuracy ({b:.1%} for both arms)"
+    rl = summary["rl_works"]
+    k, n = len(rl["seeds_above_warm_start"]), rl["n_seeds"]
+    w, a = agg["warm_start.accuracy"]["mean"], agg[f"{base}.accuracy"]["mean"]
+    if k > n / 2 and a > w:
+        return (f"RL itself worked: the {base} arm ended above its SFT warm start on {k} of {n} seeds "
+                f"({a:.1%} vs {w:.1%} held-out answer accuracy).")
+    return (f"RL itself did not clearly work: the {base} arm ended above its SFT warm start on only {k} of {n} "
+            f"seeds ({a:.1%} vs {w:.1%}), so a gain of another arm may only mean it slowed the decay.")
+
+
+def _arm_clause(arm: str, c: dict[str, Any]) -> str:
+    ans = c["answers"]
+    parts = [f"answer accuracy {ans['arm']:.1%} vs {ans['base']:.1%} (p = {_p(ans['p'])})"]
+    if c["facts"]:
+        f = c["facts"]
+        parts.append(f"facts stated correctly {f['arm']:.1%} vs {f['base']:.1%} (p = {_p(f['p'])})")
+    return f"{arm}: " + ", ".join(parts)
+
+
+def verdict(summary: dict[str, Any]) -> str:
+    """Honest sentences chosen by the numbers: the headline comparison, RL vs warm start, the others."""
+    base = summary["baseline"]
+    comps = summary["comparisons"]
+    if not comps:
+        return _rl_sentence(summary)
+    head_arm = "perception_r1" if "perception_r1" in comps else next(iter(comps))
+    c = comps[head_arm]
+    ans, facts = c["answers"], c["facts"]
+    sig_ans = ans["p"] < 0.05
+    sig_facts = facts is not None and facts["p"] < 0.05
+    who = "The perception reward" if head_arm == "perception_r1" else f"The {head_arm} arm"
+    if ans["diff"] > 0 and sig_ans and (facts is None or (facts["diff"] > 0 and sig_facts)):
+        head = f"{who} won against {base}"
+    elif ans["diff"] > 0 or (facts is not None and facts["diff"] > 0 and sig_facts):
+        head = f"{who} was ahead of {base} on part of the measures only"
+    elif ans["diff"] == 0 and (facts is None or facts["diff"] == 0):
+        head = f"{who} made no difference against {base}"
     else:
-        head = (f"The perception reward did not win: held-out answer accuracy {b:.1%} with it vs {a:.1%} "
-                f"without it (McNemar p = {p:.3g})")
-    w = agg["warm_start.accuracy"]["mean"]
-
-    def versus(x: float) -> str:
-        return "above" if x > w else "below" if x < w else "equal to"
-
-    if a > w and b > w:
-        rl = f" Both arms improved on the shared SFT warm start ({w:.1%})."
-    elif a < w and b < w:
-        rl = (f" Neither arm beat the shared SFT warm start ({w:.1%}): at this budget GRPO lowered held-out "
-              "accuracy, so the comparison is between two degradations.")
+        head = f"{who} did not win against {base}"
+    detail = (f"held-out answer accuracy {ans['arm']:.1%} vs {ans['base']:.1%} (McNemar p = {_p(ans['p'])}"
+              f"{', significant at 0.05' if sig_ans else ', not significant at 0.05'}; minimum detectable effect "
+              f"{_pct(ans['mde'])})")
+    if facts is not None:
+        detail += (f", facts stated correctly {facts['arm']:.1%} vs {facts['base']:.1%} (p = {_p(facts['p'])}"
+                   f"{', significant' if sig_facts else ', not significant'}; MDE {_pct(facts['mde'])})")
+    ratio = c["steps_ratio"]
+    if ratio is None:
+        speed = f"it never reached {base}'s final answer accuracy on the seed-mean curve"
+    elif ratio == 0:
+        speed = f"it was at or above {base}'s final answer accuracy from the warm start on (no speed-up to measure)"
     else:
-        rl = f" Against the shared SFT warm start ({w:.1%}): arm A ended {versus(a)} it, arm B {versus(b)} it."
-    return f"{head}; {perc}.{rl}"
+        speed = (f"it reached {base}'s final answer accuracy at {ratio:.2f}x of the steps"
+                 f" ({'within' if ratio <= SPEEDUP_AIM else 'not within'} the {SPEEDUP_AIM}x aim)")
+    text = f"{head}: {detail}; {speed}. {_rl_sentence(summary)}"
+    others = [a for a in comps if a != head_arm]
+    if others:
+        text += " Other arms vs " + base + ": " + "; ".join(_arm_clause(a, comps[a]) for a in others) + "."
+    return text
 
 
-def _fmt(stat: dict[str, float], pct: bool = True) -> str:
-    if pct:
-        return f"{stat['mean']:.1%} ± {stat['sd']:.1%} ({stat['min']:.1%}–{stat['max']:.1%})"
-    return f"{stat['mean']:.3f} ± {stat['sd']:.3f}"
+def _ci(stat: dict[str, Any]) -> str:
+    return f"{stat['mean']:.1%} [{stat['ci'][0]:.1%}, {stat['ci'][1]:.1%}]"
 
 
-def _plot(run, out: Path) -> list[str]:
+def _plot(run, out: Path, summary: dict[str, Any]) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seeds = sorted(run.warm)
-    files = []
+    seeds, arms = summary["seeds"], summary["arms"]
+    colors = {a: _PALETTE[i % len(_PALETTE)] for i, a in enumerate(arms)}
     panels = [
-        ("reward.png", "training reward per step (B's total includes its perception term; band = min–max)", "reward", "train", "reward"),
-        ("train_accuracy.png", "training accuracy reward per step", "rewards/accuracy/mean", "train",
-         "accuracy reward"),
-        ("accuracy.png", "held-out answer accuracy", "accuracy", "eval", "accuracy"),
-        ("perception.png", "held-out perception accuracy (facts stated correctly)", "perception", "eval",
-         "perception accuracy"),
+        ("accuracy.png", "held-out answer accuracy", "accuracy", "eval"),
+        ("perception.png", "held-out perception accuracy (facts stated correctly)", "perception", "eval"),
+        ("format.png", "held-out strict-format rate", "format", "eval"),
+        ("reward.png", "training reward per step (arms' totals differ in their terms)", "reward", "train"),
+        ("train_accuracy.png", "training accuracy reward per step", "rewards/accuracy/mean", "train"),
     ]
-    for name, title, key, source, ylabel in panels:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for arm, label in ARMS.items():
+    files = []
+    for name, title, key, source in panels:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        for arm in arms:
             getter = _curve if source == "eval" else _train_curve
-            curves = [getter(run, arm, s, key) for s in seeds]
-            mc = _mean_curve(curves)
+            mc = _mean_curve([getter(run, arm, s, key) for s in seeds])
             if not mc:
                 continue
             xs = [m[0] for m in mc]
-            ax.plot(xs, [m[1] for m in mc], marker="o" if source == "eval" else None, ms=3,
-                    color=ARM_COLORS[arm], label=f"{arm}: {label}")
-            if len(seeds) > 1:
-                ax.fill_between(xs, [m[2] for m in mc], [m[3] for m in mc], color=ARM_COLORS[arm], alpha=0.15)
+            ax.plot(xs, [m[1] for m in mc], marker="o" if source == "eval" else None, ms=3, color=colors[arm],
+                    label=label(arm))
+            if len(seeds) > 1 and source == "eval":
+                ax.fill_between(xs, [m[2] for m in mc], [m[3] for m in mc], color=colors[arm], alpha=0.1)
         ax.set_xlabel("GRPO step")
-        ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(key.split("/")[-2] if "/" in key else key)
+        ax.set_title(title + (" (mean over seeds; band = min–max)" if source == "eval" and len(seeds) > 1 else ""),
+                     fontsize=9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out / name, dpi=100)
         plt.close(fig)
@@ -183,99 +276,105 @@ def _plot(run, out: Path) -> list[str]:
     return files
 
 
-def render_markdown(run, summary: dict[str, Any], plots: list[str]) -> str:
+def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: str | None = None) -> str:
     cfg = run.cfg
     agg = summary["aggregate"]
-    mc = summary["mcnemar"]
+    arms, base = summary["arms"], summary["baseline"]
     lines = [
-        "# perceptrl demo: does the perception reward help a tiny VLM?",
+        title or "# perceptrl demo: does the perception reward help a tiny VLM?",
         "",
         f"**Verdict.** {verdict(summary)}",
         "",
-        f"Two GRPO arms on a ~1.4 M-parameter Qwen2.5-VL built locally, after the same SFT warm start, "
-        f"same seed, same problems, same {cfg.grpo_steps} steps; only the reward differs. "
-        f"Held-out: {cfg.n_eval} synthetic problems per seed ({', '.join(cfg.kinds)}, difficulty {cfg.difficulty}) "
-        f"never seen in training, greedy decoding. Seeds: {len(summary['seeds'])}. "
-        f"Wall time: {summary['seconds']:.0f} s.",
+        f"{len(arms)} GRPO arm(s) on a tiny Qwen2.5-VL built locally, after the same SFT warm start, same seed, "
+        f"same problems, same {cfg.grpo_steps} steps; only the arm's reward and method differ. Held-out: "
+        f"{cfg.n_eval} synthetic problems per seed ({', '.join(cfg.kinds)}, difficulty {cfg.difficulty}) never "
+        f"seen in training, greedy decoding. Seeds: {len(summary['seeds'])}. Wall time: {summary['seconds']:.0f} s.",
         "",
-        f"- Arm A — {ARMS['A']}: 0.9·accuracy + 0.1·format(strict) + repetition penalty",
-        f"- Arm B — {ARMS['B']}: the same + {cfg.perception_weight:g}·perception (rules judge)",
+        f"## Held-out results after {cfg.grpo_steps} GRPO steps",
         "",
-        "## Held-out results after GRPO (mean ± sd over seeds, min–max)",
+        "Mean over seeds [bootstrap 95% interval over seeds]; p: McNemar's exact test on the paired final items "
+        f"pooled over seeds, vs {base} (answers: one pair per problem; perception: one pair per annotated fact); "
+        f"steps: the share of {base}'s {cfg.grpo_steps} steps an arm needs to reach {base}'s final seed-mean "
+        "answer accuracy (0 = already there at the warm start).",
         "",
-        "| | answer accuracy | perception accuracy | strict format |",
-        "|---|---|---|---|",
-        f"| warm start (step 0) | {_fmt(agg['warm_start.accuracy'])} | {_fmt(agg['warm_start.perception'])} | "
-        f"{_fmt(agg['warm_start.format'])} |",
+        "| arm | answer accuracy | perception accuracy | strict format | p answers | p perception | steps to "
+        f"{base}'s final acc |",
+        "|---|---|---|---|---|---|---|",
+        f"| SFT warm start (step 0) | {_ci(agg['warm_start.accuracy'])} | {_ci(agg['warm_start.perception'])} | "
+        f"{_ci(agg['warm_start.format'])} | | | |",
     ]
-    for arm in ARMS:
-        lines.append(f"| {arm}: {ARMS[arm]} | {_fmt(agg[arm + '.accuracy'])} | {_fmt(agg[arm + '.perception'])} | "
-                     f"{_fmt(agg[arm + '.format'])} |")
-    lines += [
-        "",
-        "## Paired comparison (McNemar, exact)",
-        "",
-        f"Final held-out correctness of the two arms on the same {mc['n']} problems (pooled over seeds): "
-        f"both right {mc['both_correct']}, only A right {mc['a_only']}, only B right {mc['b_only']}, "
-        f"both wrong {mc['neither']}; two-sided exact p = {mc['p']:.4g}.",
-        "",
-        "## Steps the perception arm needs to reach arm A's final accuracy",
-        "",
-        "| seed | A final acc | B final acc | A final perception | B final perception | steps-to-match (B) |",
-        "|---|---|---|---|---|---|",
-    ]
+    for arm in arms:
+        c = summary["comparisons"].get(arm)
+        p_ans = _p(c["answers"]["p"]) if c else "(baseline)"
+        p_f = _p(c["facts"]["p"]) if c and c["facts"] else ("(baseline)" if not c else "—")
+        ratio = ("—" if not c else "not reached" if c["steps_ratio"] is None else f"{c['steps_ratio']:.2f}x")
+        lines.append(f"| {label(arm)} (`{arm}`) | {_ci(agg[arm + '.accuracy'])} | {_ci(agg[arm + '.perception'])} | "
+                     f"{_ci(agg[arm + '.format'])} | {p_ans} | {p_f} | {ratio} |")
+    rl = summary["rl_works"]
+    lines += ["", _rl_sentence(summary) + f" Seeds above the warm start: {rl['seeds_above_warm_start'] or 'none'}.",
+              ""]
+    if summary["comparisons"]:
+        lines += ["## Paired comparisons and power", "",
+                  f"| arm vs {base} | items | both right | only {base} | only arm | both wrong | p | "
+                  "minimum detectable effect (80% power, α 0.05) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for arm, c in summary["comparisons"].items():
+            for kind in ("answers", "facts"):
+                m = c[kind]
+                if m is None:
+                    continue
+                lines.append(f"| {arm}: {kind} | {m['n']} | {m['both_correct']} | {m['base_only']} | {m['arm_only']} | "
+                             f"{m['neither']} | {_p(m['p'])} | {_pct(m['mde'])} |")
+        lines.append("")
+    lines += ["## Per seed (final held-out answer accuracy / perception accuracy)", "",
+              "| seed | warm start | " + " | ".join(arms) + " |", "|---|---|" + "---|" * len(arms)]
     for r in summary["per_seed"]:
-        stm = r["steps_to_match"]
-        lines.append(f"| {r['seed']} | {r['A']['accuracy']:.1%} | {r['B']['accuracy']:.1%} | "
-                     f"{r['A']['perception']:.1%} | {r['B']['perception']:.1%} | "
-                     f"{f'{stm} of {cfg.grpo_steps}' if stm is not None else f'not reached in {cfg.grpo_steps}'} |")
-    stm = summary["steps_to_match_mean_curve"]
+        cells = [f"{r[a]['accuracy']:.1%} / {r[a]['perception']:.1%}" for a in arms]
+        lines.append(f"| {r['seed']} | {r['warm_start']['accuracy']:.1%} / {r['warm_start']['perception']:.1%} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     lines += [
         "",
-        f"On the seed-mean curves: arm B reaches arm A's final mean accuracy at step "
-        f"{stm if stm is not None else 'never (not reached)'} of {cfg.grpo_steps} "
-        f"(evaluated every {cfg.eval_every} steps; step 0 is the shared warm start).",
-        *([""] + [f"Note: arm A ended at or below the warm start's accuracy on seed(s) {', '.join(map(str, flat))}, "
-                  "so arm B 'matches' it at step 0 there: steps-to-match only measures a speed-up where arm A "
-                  "improved."] if (flat := [r["seed"] for r in summary["per_seed"]
-                                             if r["A"]["accuracy"] <= r["warm_start"]["accuracy"]]) else []),
-        "",
-        "## Plots",
-        "",
-    ]
-    lines += [f"![{p}]({p})" for p in plots]
-    lines += [
-        "",
-        "## Settings and what was tried",
+        "## Settings",
         "",
         f"- SFT warm start: {cfg.sft_steps} steps × {cfg.sft_batch_size} problems, lr {cfg.sft_learning_rate:g} "
-        f"(TRL SFTTrainer, completion-only loss on the synthetic chains of thought).",
+        "(TRL SFTTrainer, completion-only loss on the synthetic chains of thought).",
         f"- GRPO: {cfg.grpo_steps} steps × {cfg.prompts_per_step} prompts × {cfg.num_generations} rollouts, "
         f"lr {cfg.grpo_learning_rate:g}, temperature {cfg.temperature:g}, max {cfg.max_completion_length} tokens, "
-        f"no KL (Perception-R1), DAPO token-mean loss, clip 0.2/0.3.",
-        f"- Perception weight {cfg.perception_weight:g} (Perception-R1: 0.7). Prompt template: {cfg.template}.",
-        "- Tried while building the demo (measured outcomes in docs/demo.md): GRPO learning rate 5e-5, 1e-4, 2e-4, "
-        "3e-4, 5e-4 (5e-4 at temperature 1.0 collapsed both arms); rollout temperature 1.0 vs 0.7; perception "
-        "weight 0.7, 1.0 and 1.5; SFT warm start of 40 to 250 steps at lr 3e-3 / 5e-3; Perception-R1's instruction "
-        "prompt vs the plain question; group sizes 8 and 4. Task: bar charts of difficulty 1 (the kind a "
-        "1.4 M-parameter model starts to read within minutes of SFT).",
-        "",
-        "Raw numbers: `results.json`; per-job logs and the warm-started / trained weights: `runs/seed-*/`.",
+        f"no KL (Perception-R1), DAPO token-mean loss, clip 0.2/0.3; held-out evaluation every {cfg.eval_every} steps.",
+        f"- Rewards: 0.9·accuracy + 0.1·format(strict) + repetition penalty; arms with perception add "
+        f"{cfg.perception_weight:g}·perception (rules judge). Prompt template: {cfg.template}.",
+        "- Full settings: `config.json`; raw numbers and every per-item final result: `results.json`; per-job "
+        "logs and weights: `runs/seed-*/`.",
     ]
-    samples = run.arms[(summary["seeds"][0], "B")]["evals"][-1]["samples"]
+    last = arms[-1]
+    samples = run.arms[(summary["seeds"][0], last)]["evals"][-1].get("samples") or []
     if samples:
-        lines += ["", "## Sample held-out responses (arm B, seed 0, final step)", ""]
+        lines += ["", f"## Sample held-out responses ({last}, seed {summary['seeds'][0]}, final step)", ""]
         for s in samples:
             lines += ["```", s, "```"]
     return "\n".join(lines) + "\n"
 
 
-def write_report(run) -> Path:
+def per_item_results(run, summary: dict[str, Any]) -> dict[str, Any]:
+    """Every final per-item result, keyed ``seed/arm`` (and ``seed/warm_start``): ids, correctness, facts."""
+    keep = ("ids", "correct", "facts", "fact_hits")
+    out: dict[str, Any] = {}
+    for s in summary["seeds"]:
+        out[f"{s}/warm_start"] = {k: run.warm[s]["eval"].get(k) for k in keep}
+        for arm in summary["arms"]:
+            final = run.arms[(s, arm)]["evals"][-1]
+            out[f"{s}/{arm}"] = {"step": final["step"], **{k: final.get(k) for k in keep}}
+    return out
+
+
+def write_report(run, *, title: str | None = None) -> Path:
     out = Path(run.out_dir)
     summary = summarize(run)
-    plots = _plot(run, out)
+    plots = _plot(run, out, summary)
     (out / "results.json").write_text(json.dumps({"summary": summary, "verdict": verdict(summary),
-                                                  "config": run.cfg.as_dict()}, indent=1))
+                                                  "config": run.cfg.as_dict(),
+                                                  "items": per_item_results(run, summary)}, indent=1))
     path = out / "report.md"
-    path.write_text(render_markdown(run, summary, plots))
+    path.write_text(render_markdown(run, summary, plots, title=title))
     return path

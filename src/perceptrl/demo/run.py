@@ -1,11 +1,14 @@
-"""``run_demo``: synth → tiny VLM → SFT warm start → GRPO arms A and B → held-out evaluation → report.
+"""``run_demo``: synth → tiny VLM → SFT warm start → GRPO arms → held-out evaluation → report.
 
-Work is split into jobs: per seed one warm-start job, then one job per arm (both arms start from
-the warm-started weights saved by that seed's warm-start job). Jobs run in ``cfg.workers``
+The demo runs two arms (``grpo`` and ``perception_r1``); ``perceptrl experiment`` runs every arm of
+:data:`perceptrl.demo.arms.ARMS` with the same machinery. Work is split into jobs: per seed one
+warm-start job, then one job per arm (every arm starts from the warm-started weights saved by that
+seed's warm-start job). Jobs run in ``cfg.workers``
 processes with one torch thread each: a ~1.4 M-parameter model gains little from a second
 intra-op thread, and on a busy machine two threads spin-wait on each other; two processes keep
 both cores busy. Every job writes its result to ``OUT/runs/seed-S/`` as soon as it ends, so a
-crash later loses nothing already computed.
+crash later loses nothing already computed, and a rerun with the same settings into the same
+folder (``resume=True``, the default) skips every job whose result is already there.
 """
 
 from __future__ import annotations
@@ -53,8 +56,11 @@ def check_output_dir(out: str | os.PathLike) -> Path:
 def _data(cfg: DemoConfig, seed: int):
     from perceptrl.synth import generate
 
-    train = generate(cfg.n_train, seed=seed, kinds=cfg.kinds, difficulty=cfg.difficulty)
-    held_out = generate(cfg.n_eval, seed=seed + EVAL_SEED_OFFSET, kinds=cfg.kinds, difficulty=cfg.difficulty)
+    train = generate(cfg.n_train, seed=seed, kinds=cfg.kinds, difficulty=cfg.difficulty,
+                     choice_share=cfg.choice_share, shortcut=cfg.shortcut)
+    # held-out problems: the same share of multiple choice, never the shortcut (it would measure the text prior)
+    held_out = generate(cfg.n_eval, seed=seed + EVAL_SEED_OFFSET, kinds=cfg.kinds, difficulty=cfg.difficulty,
+                        choice_share=cfg.choice_share, shortcut=0.0)
     return train, held_out
 
 
@@ -78,6 +84,13 @@ def _worker_init() -> None:
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write-then-rename: a job killed mid-write leaves no half file that a resume would trust."""
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -121,7 +134,7 @@ def _warm_start(cfg: DemoConfig, seed: int, seed_dir: str, q: Any) -> dict[str, 
                       template=cfg.template)
     out = {"seed": seed, "model_dir": str(path), "log_history": history, "eval": result.as_dict(),
            "seconds": time.time() - t0}
-    (Path(seed_dir) / "warmstart.json").write_text(json.dumps(out, indent=1))
+    _write_json(Path(seed_dir) / "warmstart.json", out)
     return out
 
 
@@ -138,7 +151,7 @@ def arm_job(cfg: DemoConfig, seed: int, arm: str, seed_dir: str, q: Any = None) 
                       output_dir=Path(seed_dir) / f"arm-{arm}", progress=_progress(q))
     out["seconds"] = time.time() - t0
     out.pop("summary", None)
-    (Path(seed_dir) / f"arm-{arm}.json").write_text(json.dumps(out, indent=1))
+    _write_json(Path(seed_dir) / f"arm-{arm}.json", out)
     return out
 
 
@@ -151,14 +164,53 @@ class DemoRun:
     seconds: float
 
 
-def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool = True) -> DemoRun:
-    """Run the whole demo and write the report into ``out_dir``; returns the raw results."""
+def _settings_key(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings a finished job's result depends on (not ``seeds``/``workers``/``arms``: adding a
+    seed or an arm, or changing the process count, keeps every finished job valid)."""
+    d = json.loads(json.dumps(settings))
+    for k in ("seeds", "workers", "arms"):
+        d.pop(k, None)
+    return d
+
+
+def _check_resume(cfg: DemoConfig, out: Path, resume: bool) -> None:
+    """Refuse to mix results of different settings in one folder (before any work)."""
+    path = out / "config.json"
+    if not path.is_file() or not (out / "runs").is_dir():
+        return
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        old = None
+    if not resume:
+        import shutil
+
+        shutil.rmtree(out / "runs")
+        return
+    if not isinstance(old, dict) or _settings_key(old) != _settings_key(cfg.as_dict()):
+        raise PerceptrlError("this folder holds results of other settings; resuming would mix them",
+                             where=str(path),
+                             fix="pass a new --out, or --restart to discard the finished jobs there")
+
+
+def _load_done(path: Path) -> dict[str, Any] | None:
+    """A finished job's result, or None (missing or cut short by a crash: the job reruns)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool = True,
+             resume: bool = True, desc: str = "perceptrl demo", title: str | None = None) -> DemoRun:
+    """Run every job (skipping finished ones when ``resume``) and write the report into ``out_dir``."""
     from tqdm.auto import tqdm
 
     from perceptrl.demo.report import write_report
 
     cfg.check()
     out = check_output_dir(out_dir)
+    _check_resume(cfg, out, resume)
     _offline()
     t0 = time.time()
     seeds = list(range(cfg.seeds))
@@ -167,8 +219,8 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
         d.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg.as_dict(), indent=1))
 
-    total = cfg.seeds * (cfg.sft_steps + 2 * cfg.grpo_steps)
-    bar = tqdm(total=total, desc="perceptrl demo", unit="step", disable=not show_progress)
+    total = cfg.seeds * (cfg.sft_steps + len(cfg.arms) * cfg.grpo_steps)
+    bar = tqdm(total=total, desc=desc, unit="step", disable=not show_progress)
     warm: dict[int, dict[str, Any]] = {}
     arms: dict[tuple[int, str], dict[str, Any]] = {}
     ctx = multiprocessing.get_context("spawn")
@@ -176,8 +228,24 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
                                                        initializer=_worker_init) as pool:
         q = manager.Queue()
         pending: dict[Future, tuple] = {}
+
+        def submit_arms(s: int) -> None:
+            for a in cfg.arms:
+                done = _load_done(seed_dirs[s] / f"arm-{a}.json")
+                if done is not None:
+                    arms[(s, a)] = done
+                    bar.update(cfg.grpo_steps)
+                else:
+                    pending[pool.submit(arm_job, cfg, s, a, str(seed_dirs[s]), q)] = ("arm", s, a)
+
         for s in seeds:
-            pending[pool.submit(warm_start_job, cfg, s, str(seed_dirs[s]), q)] = ("warm", s, None)
+            done = _load_done(seed_dirs[s] / "warmstart.json")
+            if done is not None and (seed_dirs[s] / "warmstart").is_dir():
+                warm[s] = done
+                bar.update(cfg.sft_steps)
+                submit_arms(s)
+            else:
+                pending[pool.submit(warm_start_job, cfg, s, str(seed_dirs[s]), q)] = ("warm", s, None)
         while pending:
             done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
             _drain(q, bar)
@@ -193,8 +261,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
                 if kind == "warm":
                     warm[s] = res
                     bar.set_postfix_str(f"seed {s} warm start: acc {res['eval']['accuracy']:.2f}")
-                    for a in ("A", "B"):
-                        pending[pool.submit(arm_job, cfg, s, a, str(seed_dirs[s]), q)] = ("arm", s, a)
+                    submit_arms(s)
                 else:
                     arms[(s, arm)] = res
                     last = res["evals"][-1] if res["evals"] else {}
@@ -202,7 +269,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
         _drain(q, bar)
     bar.close()
     run = DemoRun(out_dir=out, cfg=cfg, warm=warm, arms=arms, seconds=time.time() - t0)
-    write_report(run)
+    write_report(run, title=title)
     return run
 
 
