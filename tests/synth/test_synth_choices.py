@@ -144,7 +144,7 @@ def test_facts_are_necessary_without_the_shortcut():
     half; the open-form majority answer is as weak. (Above 25 %: the answer prior, see docs/synth-world.md.)"""
     exs = generate(2000, seed=0, kinds=("chart",), image_size=56, choice_share=1.0)
     acc = text_only_accuracy(exs[0::2], exs[1::2])
-    assert max(acc.values()) < 0.38, acc
+    assert max(acc.values()) < 0.33, acc
     opened = generate(2000, seed=0, kinds=("chart",), image_size=56)
     assert text_only_accuracy(opened[0::2], opened[1::2])["open_majority"] < 0.3
 
@@ -153,7 +153,7 @@ def test_the_shortcut_rule_always_finds_the_answer_and_misleads_without_it():
     exs = generate(2000, seed=0, kinds=("chart",), image_size=56, choice_share=1.0, shortcut=1.0)
     assert text_only_accuracy(exs[0::2], exs[1::2])["in_range"] == 1.0
     plain = generate(2000, seed=1, kinds=("chart",), image_size=56, choice_share=1.0)
-    assert text_only_accuracy(exs, plain)["in_range"] < 0.38  # learnt with the shortcut, used without it
+    assert text_only_accuracy(exs, plain)["in_range"] < 0.33  # learnt with the shortcut, used without it
 
 
 @pytest.mark.parametrize(("kwargs", "needle"), [
@@ -171,3 +171,34 @@ def test_corpus_has_the_choice_forms():
     text = "\n".join(corpus(n=20))
     assert "\nChoices:\nA. " in text and re.search(r"\\boxed\{[ABCD]\}", text) and re.search(r"\d+ is option [ABCD]", text)
     assert "\\boxed{" in text and "MUST BE" in text
+
+
+def test_balanced_design_makes_every_option_equally_likely_gold():
+    """Sum of two heights: P(set, gold) is the same for the four members of every option set."""
+    from perceptrl.synth.choices import _balanced_pairs
+    from perceptrl.synth.readings import int_range, sum_or_difference
+
+    r = sum_or_difference((3, 4), int_range(1, 6), "sum")
+    vals, rho, a = _balanced_pairs(tuple(r.prior.items()), r.step)
+    for i, v in enumerate(vals):
+        around = (rho[i - 1] if i > 0 else 0.0) + (rho[i] if i < len(rho) else 0.0)
+        assert around == pytest.approx(2 * r.prior[v])
+    for (e, f), w in a.items():
+        assert a[(f, e)] == pytest.approx(w) and abs(e - f) >= 2
+    for e in range(len(rho)):
+        assert sum(w for (i, _), w in a.items() if i == e) == pytest.approx(rho[e])
+    # gold in edge e: P(gold) * rho[e] / (2 P(gold)) * a[e,f] / rho[e] = a[e,f] / 2 for all four members
+
+
+def test_least_informative_design_when_no_balanced_one_exists():
+    """Difference of heights: 1 is the answer 10 times in 36, more than a quarter, so no design is
+    balanced; the linear programme's best text-only guess stays within a point of that floor."""
+    from perceptrl.synth.choices import _balanced_pairs, _least_informative_pairs
+    from perceptrl.synth.readings import int_range, sum_or_difference
+
+    r = sum_or_difference((3, 1), int_range(1, 6), "difference")
+    assert _balanced_pairs(tuple(r.prior.items()), r.step) is None
+    vals, joint = _least_informative_pairs(tuple(r.prior.items()), r.step)
+    assert sum(max(w.values()) for w in joint.values()) <= 10 / 36 + 0.0101
+    for m, v in enumerate(vals):
+        assert sum(w.get(m, 0.0) for w in joint.values()) == pytest.approx(r.prior[v])

@@ -157,17 +157,22 @@ def _is_triangle(s) -> bool:
     return ab + bc > ca + 1 and bc + ca > ab + 1 and ca + ab > bc + 1
 
 
+def _angles_weight(r) -> float:
+    """B uniform in 30-80, then C uniform in 30..150-B (what :func:`_triangle_angles` draws)."""
+    b, c = r
+    return 1.0 / (13 - b // 10) if 30 <= b <= 80 and 30 <= c <= 150 - b else 0.0
+
+
 def readings(params: dict) -> Readings:
     """The labelled lengths or angles as a reading, with the generator's ranges and draws."""
     q = params["question"]
     if q.startswith("rect"):
         side = int_range(2, 9)
         answer = (lambda r: 2 * (r[0] + r[1])) if q == "rect_perimeter" else (lambda r: r[0] * r[1])
-        return Readings((params["AB"], params["BC"]), (side, side), answer,
-                        lambda rng: (rng.randint(2, 9), rng.randint(2, 9)))
+        return Readings((params["AB"], params["BC"]), (side, side), answer)
     if q == "triangle_angle":
         return Readings((params["ABC"], params["ACB"]), (int_range(30, 80, 10), int_range(30, 120, 10)),
-                        lambda r: 180 - r[0] - r[1], _triangle_angles, valid=lambda r: r[0] + r[1] <= 150)
+                        lambda r: 180 - r[0] - r[1], _angles_weight)
     side = int_range(3, 9)
-    return Readings((params["AB"], params["BC"], params["CA"]), (side,) * 3, sum, _triangle_sides,
-                    valid=_is_triangle)
+    return Readings((params["AB"], params["BC"], params["CA"]), (side,) * 3, sum,
+                    lambda r: 1.0 if _is_triangle(r) else 0.0)

@@ -3,8 +3,10 @@
 A *reading* is one value per visual fact, in the order of ``Example.visual_annotations``
 (``height of bar A = 3``, ``height of bar C = 4`` → ``(3, 4)``). Every kind describes its question
 as a :class:`Readings`: the true reading, the values each fact can legally take, the answer as a
-function of a reading, and how the generator draws a reading. From that alone follow the three
-things the multiple-choice world needs (:mod:`perceptrl.synth.choices`):
+function of a reading, and how likely the generator is to draw each reading. From that alone
+follow what the multiple-choice world needs (:mod:`perceptrl.synth.choices`):
+
+* :attr:`Readings.prior` — the probability of each answer (the prior a text-only guess can use);
 
 * :meth:`Readings.possible` — every answer the question can have (what "plausible" means for a
   distractor, and what "impossible" means for a shortcut distractor);
@@ -30,8 +32,8 @@ from functools import cached_property
 Reading = tuple[int, ...]
 
 
-def _always(_: Sequence[int]) -> bool:
-    return True
+def _uniform(_: Sequence[int]) -> float:
+    return 1.0
 
 
 @dataclass
@@ -39,23 +41,46 @@ class Readings:
     truth: Reading  # the values the image shows, in fact order
     domains: tuple[tuple[int, ...], ...]  # the legal values of each fact, ascending (one step apart)
     answer: Callable[[Sequence[int]], int]
-    sample: Callable[[random.Random], Reading]  # a reading drawn the way the generator draws the facts
-    valid: Callable[[Sequence[int]], bool] = _always  # readings the generator can produce (e.g. a >= b)
+    # How likely the generator is to draw a reading (up to a constant; 0 = never, e.g. a < b for
+    # "how much taller is a than b", which lists the taller bar first).
+    weight: Callable[[Sequence[int]], float] = _uniform
 
     @property
     def gold(self) -> int:
         return self.answer(self.truth)
 
     @cached_property
+    def _drawn(self) -> tuple[list[Reading], list[float]]:
+        pairs = [(r, self.weight(r)) for r in itertools.product(*self.domains)]
+        pairs = [(r, w) for r, w in pairs if w > 0]
+        return [r for r, _ in pairs], [w for _, w in pairs]
+
+    @cached_property
+    def prior(self) -> dict[int, float]:
+        """The probability of each possible answer under the generator's law of the facts."""
+        out: dict[int, float] = {}
+        readings, weights = self._drawn
+        total = sum(weights)
+        for r, w in zip(readings, weights):
+            v = self.answer(r)
+            out[v] = out.get(v, 0.0) + w / total
+        return dict(sorted(out.items()))
+
+    @property
     def possible(self) -> frozenset[int]:
         """Every answer a problem of this question can have."""
-        return frozenset(self.answer(r) for r in itertools.product(*self.domains) if self.valid(r))
+        return frozenset(self.prior)
 
     @cached_property
     def step(self) -> int:
         """The spacing of the possible answers (1 for sums of heights, 2 for perimeters, 10 for angles)."""
         vals = sorted(self.possible)
         return math.gcd(*(b - a for a, b in zip(vals, vals[1:]))) or 1
+
+    def sample(self, rng: random.Random) -> Reading:
+        """A reading drawn the way the generator draws the facts."""
+        readings, weights = self._drawn
+        return rng.choices(readings, weights)[0]
 
     def misreadings(self, reading: Sequence[int]) -> list[int]:
         """Possible answers, other than ``reading``'s own, from moving one fact one step in its domain."""
@@ -82,13 +107,14 @@ def int_range(lo: int, hi: int, step: int = 1) -> tuple[int, ...]:
     return tuple(range(lo, hi + 1, step))
 
 
+def _larger_first(r: Sequence[int]) -> float:
+    """Two uniform draws listed larger first: (a, b) with a > b twice as likely as (a, a)."""
+    return 2.0 if r[0] > r[1] else 1.0 if r[0] == r[1] else 0.0
+
+
 def sum_or_difference(truth: Sequence[int], domain: tuple[int, ...], op: str) -> Readings:
     """Readings of "the sum of these values" or "the larger minus the smaller" with each value drawn
     uniformly from ``domain`` (the difference question lists its larger value first)."""
-    n = len(truth)
     if op == "sum":
-        return Readings(tuple(truth), (domain,) * n, sum,
-                        lambda rng: tuple(rng.choice(domain) for _ in range(n)))
-    return Readings(tuple(truth), (domain, domain), lambda r: r[0] - r[1],
-                    lambda rng: tuple(sorted((rng.choice(domain), rng.choice(domain)), reverse=True)),
-                    valid=lambda r: r[0] >= r[1])
+        return Readings(tuple(truth), (domain,) * len(truth), sum)
+    return Readings(tuple(truth), (domain, domain), lambda r: r[0] - r[1], _larger_first)
