@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
 
 from perceptrl.cli import main
 
@@ -34,3 +35,29 @@ def test_cli_same_seed_same_files(tmp_path):
 def test_cli_bad_kind_is_a_clean_error(tmp_path, capsys):
     assert main(["synth", "--n", "2", "--out", str(tmp_path), "--kinds", "maze"]) == 2
     assert "unknown synthetic kind" in capsys.readouterr().err
+
+
+def test_cli_choice_share_and_shortcut_round_trip(tmp_path):
+    from perceptrl.data.io import read_examples
+
+    out = tmp_path / "mc"
+    assert main(["synth", "--n", "8", "--out", str(out), "--kinds", "chart", "--choice-share", "1",
+                 "--shortcut", "0.5"]) == 0
+    back = read_examples(out / "synth.jsonl")
+    assert all(len(e.choices) == 4 and e.answer in "ABCD" for e in back)
+    assert {e.metadata["shortcut"] for e in back} == {True, False}
+    table = pq.read_table(out / "synth.parquet").to_pylist()
+    assert [r["answer"] for r in table] == [e.answer for e in back]
+    assert [list(r["choices"]) for r in table] == [e.choices for e in back]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--choice-share", "1.5"], "--choice-share must be a share between 0 and 1"),
+    (["--shortcut", "-1"], "--shortcut must be a share between 0 and 1"),
+    (["--choice-share", "nan"], "--choice-share must be a share"),
+    (["--shortcut", "0.5"], "--shortcut 0.5 is larger than --choice-share 0.0"),
+])
+def test_cli_bad_shares_are_clean_errors(tmp_path, capsys, args, needle):
+    assert main(["synth", "--n", "2", "--out", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err

@@ -16,6 +16,7 @@ import random
 
 from perceptrl.data.schema import Box
 from perceptrl.synth.draw import COLORS, canvas, draw_label
+from perceptrl.synth.readings import Readings, int_range, sum_or_difference
 from perceptrl.synth.scene import Scene
 
 LETTERS = "ABCD"
@@ -79,3 +80,10 @@ def solve(params: dict) -> int:
     by_label = {b["label"]: b["height"] for b in params["bars"]}
     hs = [by_label[x] for x in params["asked"]]
     return sum(hs) if params["op"] == "sum" else hs[0] - hs[1]
+
+
+def readings(params: dict) -> Readings:
+    """The asked heights as a reading (each 1-6, drawn uniformly; a difference lists the taller first)."""
+    by_label = {b["label"]: b["height"] for b in params["bars"]}
+    truth = [by_label[x] for x in params["asked"]]
+    return sum_or_difference(truth, int_range(1, MAX_HEIGHT), params["op"])

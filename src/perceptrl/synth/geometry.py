@@ -17,6 +17,7 @@ import random
 
 from perceptrl.data.schema import Box
 from perceptrl.synth.draw import canvas, draw_label
+from perceptrl.synth.readings import Readings, int_range
 from perceptrl.synth.scene import Scene
 
 _LEVELS = {1: ("rect_perimeter",),
@@ -88,8 +89,7 @@ def make(rng: random.Random, difficulty: int, size: int) -> Scene:
         caption = f"A rectangle ABCD with AB = {w} and BC = {h}."
         params = {"figure": "rectangle", "AB": w, "BC": h, "question": q}
     elif q == "triangle_angle":
-        b = 10 * rng.randint(3, 8)
-        cc = 10 * rng.randint(3, 15 - b // 10)  # leaves angle A >= 30
+        b, cc = _triangle_angles(rng)
         a = 180 - b - cc
         # B at the origin, C on the x axis, A where the two base angles meet.
         tb, tc = math.tan(math.radians(b)), math.tan(math.radians(cc))
@@ -107,10 +107,7 @@ def make(rng: random.Random, difficulty: int, size: int) -> Scene:
         caption = f"A triangle ABC with angle ABC = {b}° and angle ACB = {cc}°."
         params = {"figure": "triangle", "ABC": b, "ACB": cc, "question": q}
     else:  # triangle_perimeter
-        while True:
-            ab, bc, ca = (rng.randint(3, 9) for _ in range(3))
-            if ab + bc > ca + 1 and bc + ca > ab + 1 and ca + ab > bc + 1:
-                break
+        ab, bc, ca = _triangle_sides(rng)
         # B at the origin, C at (bc, 0), A from the law of cosines.
         ax = (ab**2 + bc**2 - ca**2) / (2 * bc)
         pts = _fit([(ax, math.sqrt(max(ab**2 - ax**2, 0.0))), (0, 0), (bc, 0)], size, margin)
@@ -139,3 +136,43 @@ def solve(params: dict) -> int:
     if q == "triangle_angle":
         return 180 - params["ABC"] - params["ACB"]
     return params["AB"] + params["BC"] + params["CA"]
+
+
+def _triangle_angles(rng: random.Random) -> tuple[int, int]:
+    """Angles ABC and ACB in tens of degrees, leaving angle A >= 30."""
+    b = 10 * rng.randint(3, 8)
+    return b, 10 * rng.randint(3, 15 - b // 10)
+
+
+def _triangle_sides(rng: random.Random) -> tuple[int, int, int]:
+    """Sides AB, BC, CA of a triangle that is not too flat to draw."""
+    while True:
+        ab, bc, ca = (rng.randint(3, 9) for _ in range(3))
+        if _is_triangle((ab, bc, ca)):
+            return ab, bc, ca
+
+
+def _is_triangle(s) -> bool:
+    ab, bc, ca = s
+    return ab + bc > ca + 1 and bc + ca > ab + 1 and ca + ab > bc + 1
+
+
+def _angles_weight(r) -> float:
+    """B uniform in 30-80, then C uniform in 30..150-B (what :func:`_triangle_angles` draws)."""
+    b, c = r
+    return 1.0 / (13 - b // 10) if 30 <= b <= 80 and 30 <= c <= 150 - b else 0.0
+
+
+def readings(params: dict) -> Readings:
+    """The labelled lengths or angles as a reading, with the generator's ranges and draws."""
+    q = params["question"]
+    if q.startswith("rect"):
+        side = int_range(2, 9)
+        answer = (lambda r: 2 * (r[0] + r[1])) if q == "rect_perimeter" else (lambda r: r[0] * r[1])
+        return Readings((params["AB"], params["BC"]), (side, side), answer)
+    if q == "triangle_angle":
+        return Readings((params["ABC"], params["ACB"]), (int_range(30, 80, 10), int_range(30, 120, 10)),
+                        lambda r: 180 - r[0] - r[1], _angles_weight)
+    side = int_range(3, 9)
+    return Readings((params["AB"], params["BC"], params["CA"]), (side,) * 3, sum,
+                    lambda r: 1.0 if _is_triangle(r) else 0.0)

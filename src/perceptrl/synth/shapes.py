@@ -12,6 +12,7 @@ import random
 
 from perceptrl.data.schema import Box
 from perceptrl.synth.draw import COLORS, canvas, draw_digit
+from perceptrl.synth.readings import Readings, int_range, sum_or_difference
 from perceptrl.synth.scene import Scene
 
 SHAPES = ("circle", "square", "triangle")
@@ -86,3 +87,9 @@ def solve(params: dict) -> int:
     by_name = {f"{o['color']} {o['shape']}": o["digit"] for o in params["objects"]}
     digits = [by_name[n] for n in params["asked"]]
     return sum(digits) if params["op"] == "sum" else digits[0] - digits[1]
+
+
+def readings(params: dict) -> Readings:
+    """The asked digits as a reading (each 1-9, drawn uniformly; a difference lists the larger first)."""
+    by_name = {f"{o['color']} {o['shape']}": o["digit"] for o in params["objects"]}
+    return sum_or_difference([by_name[n] for n in params["asked"]], int_range(1, 9), params["op"])
