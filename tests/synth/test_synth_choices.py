@@ -124,7 +124,9 @@ def test_accuracy_reward_pays_the_letter_only(mc):
         assert accuracy_reward(ex.metadata["cot"], row) == 1.0
         wrong = next(x for x in "ABCD" if x != ex.answer)
         assert accuracy_reward(ex.metadata["cot"].replace(f"\\boxed{{{ex.answer}}}", f"\\boxed{{{wrong}}}"), row) == 0.0
-        # the value of a wrong option is wrong too
+        # the value of the gold option is right (the library's letter <-> option mapping), a wrong one's is not
+        value = ex.metadata["answer_value"]
+        assert accuracy_reward(f"<think>\nx\n</think>\n<answer>\n\\boxed{{{value}}}\n</answer>", row) == 1.0
         other = ex.choices["ABCD".index(wrong)]
         assert accuracy_reward(f"<think>\nx\n</think>\n<answer>\n\\boxed{{{other}}}\n</answer>", row) == 0.0
 

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.shortcut > args.choice_share:
         raise PerceptrlError(f"--shortcut {args.shortcut} is larger than --choice-share {args.choice_share}: "
                              "shortcut problems are multiple choice", where="perceptrl synth --shortcut",
-                             fix=f"pass --choice-share {max(args.shortcut, 1.0):g} --shortcut {args.shortcut:g}")
+                             fix=f"pass --choice-share 1 --shortcut {args.shortcut:g}")
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
     examples = generate(args.n, seed=args.seed, kinds=kinds, difficulty=args.difficulty,
                         image_size=args.image_size, choice_share=args.choice_share, shortcut=args.shortcut)
