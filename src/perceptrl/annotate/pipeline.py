@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from perceptrl.annotate.prompts import extraction_messages
+from perceptrl.data.images import load_rgb_image
 from perceptrl.data.prompt import build_messages, render_problem
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
 from perceptrl.errors import PerceptrlError
@@ -152,9 +153,10 @@ def parse_facts(text: str, max_facts: int) -> list[str]:
 
 
 def image_data_url(example: Example, i: int) -> str:
-    img = example.load_image(i)
-    if img.mode not in ("RGB", "L"):
-        img = img.convert("RGB")
+    """Image ``i`` as a PNG data URL, decoded as the policy decodes it
+    (:func:`perceptrl.data.images.load_rgb_image`: EXIF orientation, alpha flattened onto white), so
+    the chain-of-thought model reads the same pixels the policy is trained on."""
+    img = load_rgb_image(example, i)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
