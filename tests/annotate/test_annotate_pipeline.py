@@ -99,8 +99,25 @@ def test_resume_skips_finished_rows_and_retries_errors(examples, tmp_path):
     assert second.usage["requests"] == 1  # only the row that failed before
     assert res2.usage["resumed"] == 5
     assert len(res2.examples) == 5 and all(r.status != "error" for r in res2.results)
-    records = [json.loads(line) for line in prog.read_text().splitlines() if line.startswith('{"id": "synth')]
-    assert len(records) == 7  # 6 first run + 1 retry
+    records = [json.loads(line) for line in prog.read_text().splitlines()]
+    assert len(records) == 7  # 6 first run + 1 retry; the torn line was cut (eval.store.JsonlLog's repair)
+    assert read_progress(prog)[examples[3].id].status == "kept"
+
+
+def test_progress_is_the_eval_store_log(tmp_path):
+    """One resumable JSONL log: stage 1 writes through :class:`perceptrl.eval.store.JsonlLog`; an
+    ``error`` row is replaced by its retry, a final row is never replaced."""
+    from perceptrl.annotate.pipeline import progress_log
+    from perceptrl.eval.store import JsonlLog
+
+    log = progress_log(tmp_path / "p.jsonl")
+    assert isinstance(log, JsonlLog)
+    log.append([{"id": "a", "status": "error", "reason": "down"}, {"id": "b", "status": "dropped"}])
+    assert not log.done("a") and log.done("b")
+    log.append([{"id": "a", "status": "kept", "annotations": ["x"]}, {"id": "b", "status": "kept"}])
+    again = progress_log(tmp_path / "p.jsonl")
+    assert {k: r.status for k, r in read_progress(tmp_path / "p.jsonl").items()} == {"a": "kept", "b": "dropped"}
+    assert len(again.records()) == 2 and len((tmp_path / "p.jsonl").read_text().splitlines()) == 3
 
 
 def test_parse_facts_tags_lists_and_cleaning():

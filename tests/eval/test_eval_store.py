@@ -51,3 +51,14 @@ def test_write_json_atomic_replaces_and_leaves_no_temp(tmp_path):
     write_json_atomic(p, {"a": 2})
     assert json.loads(p.read_text()) == {"a": 2}
     assert os.listdir(tmp_path) == ["summary.json"]
+
+
+def test_records_that_are_not_final_do_not_claim_their_key(tmp_path):
+    p = tmp_path / "log.jsonl"
+    final = lambda r: r["status"] != "error"  # noqa: E731
+    log = JsonlLog(p, key=lambda r: r["id"], final=final)
+    assert log.append([{"id": 1, "status": "error"}, {"id": 1, "status": "error"}, {"id": 2, "status": "ok"}]) == 3
+    assert log.append([{"id": 1, "status": "ok"}, {"id": 1, "status": "ok"}, {"id": 2, "status": "ok"}]) == 1
+    reread = JsonlLog(p, key=lambda r: r["id"], final=final)
+    assert [r["status"] for r in reread.records()] == ["ok", "ok"] and reread.done(1)
+    assert JsonlLog(p, key=lambda r: r["id"]).get(1)["status"] == "error"  # without it: first record wins

@@ -4,7 +4,9 @@
   ``kill -9`` loses at most the record being written. On open, a torn last line (no trailing
   newline) is cut off — that record was never acknowledged and is produced again by the rerun.
   Records are keyed (for responses: bench, item id, sample index); reading keeps the first
-  record of a key, so nothing is ever counted twice.
+  record of a key, so nothing is ever counted twice. A record that is not *final* (``final``
+  predicate, e.g. stage 1's transport ``error`` rows) does not claim its key: the next record of
+  that key is appended and replaces it, so a rerun retries it.
 * :func:`write_json_atomic`: summaries are written to a temporary file in the same folder,
   ``fsync``-ed, then ``os.replace``-d over the target: readers see the old or the new file,
   never half of one.
@@ -70,20 +72,35 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
 
 
 class JsonlLog:
-    """An append-only, fsync-per-record JSONL file of keyed records."""
+    """An append-only, fsync-per-record JSONL file of keyed records (used by eval runs and by
+    stage-1 annotation progress)."""
 
-    def __init__(self, path: str | os.PathLike, key: Callable[[dict], Hashable]):
+    def __init__(self, path: str | os.PathLike, key: Callable[[dict], Hashable],
+                 final: Callable[[dict], bool] | None = None):
         self.path = Path(path)
         self.key = key
+        self.final = final
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             _repair_tail(self.path)
         self._records: dict[Hashable, dict] = {}
         for rec in read_jsonl(self.path):
-            self._records.setdefault(self.key(rec), rec)
+            k = self.key(rec)
+            if self._claimed(k):
+                continue
+            self._records[k] = rec
+
+    def _claimed(self, k: Hashable) -> bool:
+        """Whether key ``k`` already has a record that a later one must not replace."""
+        old = self._records.get(k)
+        return old is not None and (self.final is None or self.final(old))
 
     def __contains__(self, k: Hashable) -> bool:
         return k in self._records
+
+    def done(self, k: Hashable) -> bool:
+        """Whether ``k`` has a final record (one a rerun skips)."""
+        return self._claimed(k)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -95,12 +112,13 @@ class JsonlLog:
         return self._records.get(k)
 
     def append(self, records: Iterable[dict]) -> int:
-        """Append records whose key is new; each is flushed and fsync-ed before the next."""
+        """Append records whose key has no final record yet; each is flushed and fsync-ed before
+        the next."""
         n = 0
         with open(self.path, "a", encoding="utf-8") as f:
             for rec in records:
                 k = self.key(rec)
-                if k in self._records:
+                if self._claimed(k):
                     continue
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 f.flush()
