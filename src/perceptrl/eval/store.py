@@ -7,6 +7,9 @@
   record of a key, so nothing is ever counted twice. A record that is not *final* (``final``
   predicate, e.g. stage 1's transport ``error`` rows) does not claim its key: the next record of
   that key is appended and replaces it, so a rerun retries it.
+* the layout of an eval run folder (``run.json``, ``items.jsonl``, ``responses.jsonl``,
+  ``scores/PROTOCOL.{json,jsonl}``) and its readers :func:`load_run` and :func:`load_scores`
+  (here, not in the runner, so that reports and comparisons read runs without importing it);
 * :func:`write_json_atomic`: summaries are written to a temporary file in the same folder,
   ``fsync``-ed, then ``os.replace``-d over the target: readers see the old or the new file,
   never half of one.
@@ -22,7 +25,13 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from perceptrl.errors import PerceptrlError
+
 log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+ITEMS_FILE = "items.jsonl"
+RESPONSES_FILE = "responses.jsonl"
 
 
 def _repair_tail(path: Path) -> None:
@@ -150,3 +159,42 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def response_key(rec: dict) -> tuple[str, str, int]:
+    return (rec["bench"], str(rec["id"]), int(rec["sample"]))
+
+
+def item_key(rec: dict) -> tuple[str, str]:
+    return (rec["bench"], str(rec["id"]))
+
+
+def first_by_key(records: Iterable[dict], key: Callable[[dict], Hashable]) -> list[dict]:
+    """The first record of each key, in order (the rule :class:`JsonlLog` reads with)."""
+    out: dict = {}
+    for r in records:
+        out.setdefault(key(r), r)
+    return list(out.values())
+
+
+def load_run(run_dir: str | os.PathLike) -> tuple[dict, list[dict], list[dict]]:
+    """``(run config, items, responses)`` of a run folder."""
+    run = Path(run_dir)
+    if not (run / RUN_FILE).exists():
+        raise PerceptrlError("not a perceptrl eval run (no run.json)", where=str(run),
+                             fix="pass the --out folder of a `perceptrl eval --model …` run")
+    config = json.loads((run / RUN_FILE).read_text())
+    return config, first_by_key(read_jsonl(run / ITEMS_FILE), item_key), first_by_key(
+        read_jsonl(run / RESPONSES_FILE), response_key)
+
+
+def load_scores(run_dir: str | os.PathLike, protocol: str | None = None) -> tuple[dict, list[dict]]:
+    """``(summary, per-response rows)`` of a scored run (default: the run's own protocol)."""
+    run = Path(run_dir)
+    config, _, _ = load_run(run)
+    name = protocol or config.get("protocol")
+    path = run / "scores" / f"{name}.json"
+    if not path.exists():
+        raise PerceptrlError(f"run has no scores under protocol {name!r}", where=str(run),
+                             fix=f"run `perceptrl eval rescore {run} --protocol {name}` first")
+    return json.loads(path.read_text()), list(read_jsonl(run / "scores" / f"{name}.jsonl"))
