@@ -45,6 +45,29 @@ from perceptrl.judge.sanitize import sanitize
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class AnnotateConfig:
+    """Stage-1 settings (Perception-R1, arXiv 2506.07218, §3.1)."""
+
+    #: metadata key holding ready-made chains of thought (str or list of str); None → generate.
+    cot_column: str | None = None
+    #: chains sampled per problem when generating; the first that verifies is used.
+    num_cot: int = 4
+    #: sampling temperature for chains (diverse samples raise the chance that one verifies).
+    cot_temperature: float = 1.0
+    cot_max_tokens: int = 2048
+    #: most facts kept per problem (Perception-R1's annotations hold a handful per problem).
+    max_facts: int = 8
+    extract_max_tokens: int = 512
+    #: rows processed concurrently (each client also bounds its own requests).
+    row_concurrency: int = 8
+    #: seconds per request attempt to the chain-of-thought and extractor endpoints: twice the
+    #: judge's (``JudgeConfig.timeout``), since one request here generates a whole chain of thought
+    #: (``cot_max_tokens``), not a few verdict lines. Concurrency and retries are the judge
+    #: client's (``JudgeConfig.max_concurrency`` / ``max_retries``).
+    request_timeout: float = 120.0
+
+
 class Chat(Protocol):
     """What the pipeline needs from a model endpoint (:class:`~perceptrl.judge.client.ChatClient`)."""
 
@@ -67,7 +90,7 @@ class LLMExtractor:
 
     name = "LLM extractor"
 
-    def __init__(self, chat: Chat, *, max_tokens: int = 512):
+    def __init__(self, chat: Chat, *, max_tokens: int = AnnotateConfig.extract_max_tokens):
         self.chat = chat
         self.max_tokens = max_tokens
 
@@ -93,24 +116,6 @@ def _request_failed(who: str, e: JudgeRequestError) -> str:
     every endpoint a judge)."""
     what = e.what.replace("judge request failed", "request failed").replace("the judge server", "the server")
     return f"{who}: {what}"
-
-
-@dataclass
-class AnnotateConfig:
-    """Stage-1 settings (Perception-R1, arXiv 2506.07218, §3.1)."""
-
-    #: metadata key holding ready-made chains of thought (str or list of str); None → generate.
-    cot_column: str | None = None
-    #: chains sampled per problem when generating; the first that verifies is used.
-    num_cot: int = 4
-    #: sampling temperature for chains (diverse samples raise the chance that one verifies).
-    cot_temperature: float = 1.0
-    cot_max_tokens: int = 2048
-    #: most facts kept per problem (Perception-R1's annotations hold a handful per problem).
-    max_facts: int = 8
-    extract_max_tokens: int = 512
-    #: rows processed concurrently (each client also bounds its own requests).
-    row_concurrency: int = 8
 
 
 @dataclass

@@ -115,7 +115,7 @@ class PerceptionReward:
 
     name = "perception"
 
-    def __init__(self, judge: Judge, *, failure_policy: str = "neutral", cache: SqliteCache | None = None,
+    def __init__(self, judge: Judge, *, failure_policy: str = JudgeConfig.failure_policy, cache: SqliteCache | None = None,
                  empty_score: float | None = 0.0, client: ChatClient | None = None, split_requests: bool = False):
         """``split_requests``: send each unique pair as its own ``judge.ajudge`` call, so that the
         answers that arrived before a deadline are kept (servers and callables); a backend that
