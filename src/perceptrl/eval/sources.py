@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perceptrl.data.hub import SUFFIX_BUILDERS, is_saved_dataset, load_files, load_hub, load_saved, looks_like_path, undecoded
+from perceptrl.data.hub import (
+    SUFFIX_BUILDERS,
+    is_saved_dataset,
+    load_files,
+    load_hub,
+    load_saved,
+    looks_like_path,
+    undecoded,
+)
 from perceptrl.errors import PerceptrlError
 
 #: the table suffixes a benchmark folder is scanned for (``.csv``/``.arrow`` files beside them are

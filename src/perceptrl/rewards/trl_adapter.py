@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
 
-from perceptrl.rewards.length import group_key
 from perceptrl.rewards.base import completion_text
+from perceptrl.rewards.length import group_key
 from perceptrl.rewards.runner import RewardBatch, RewardRunner
 
-__all__ = ["trl_reward_funcs", "completion_text", "TOTAL_NAME"]
+__all__ = ["trl_reward_funcs", "TOTAL_NAME"]
 
 TOTAL_NAME = "hybrid"
 _NOT_COLUMNS = {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
