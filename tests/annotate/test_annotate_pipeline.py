@@ -99,8 +99,25 @@ def test_resume_skips_finished_rows_and_retries_errors(examples, tmp_path):
     assert second.usage["requests"] == 1  # only the row that failed before
     assert res2.usage["resumed"] == 5
     assert len(res2.examples) == 5 and all(r.status != "error" for r in res2.results)
-    records = [json.loads(line) for line in prog.read_text().splitlines() if line.startswith('{"id": "synth')]
-    assert len(records) == 7  # 6 first run + 1 retry
+    records = [json.loads(line) for line in prog.read_text().splitlines()]
+    assert len(records) == 7  # 6 first run + 1 retry; the torn line was cut (eval.store.JsonlLog's repair)
+    assert read_progress(prog)[examples[3].id].status == "kept"
+
+
+def test_progress_is_the_eval_store_log(tmp_path):
+    """One resumable JSONL log: stage 1 writes through :class:`perceptrl.eval.store.JsonlLog`; an
+    ``error`` row is replaced by its retry, a final row is never replaced."""
+    from perceptrl.annotate.pipeline import progress_log
+    from perceptrl.eval.store import JsonlLog
+
+    log = progress_log(tmp_path / "p.jsonl")
+    assert isinstance(log, JsonlLog)
+    log.append([{"id": "a", "status": "error", "reason": "down"}, {"id": "b", "status": "dropped"}])
+    assert not log.done("a") and log.done("b")
+    log.append([{"id": "a", "status": "kept", "annotations": ["x"]}, {"id": "b", "status": "kept"}])
+    again = progress_log(tmp_path / "p.jsonl")
+    assert {k: r.status for k, r in read_progress(tmp_path / "p.jsonl").items()} == {"a": "kept", "b": "dropped"}
+    assert len(again.records()) == 2 and len((tmp_path / "p.jsonl").read_text().splitlines()) == 3
 
 
 def test_parse_facts_tags_lists_and_cleaning():
@@ -132,3 +149,29 @@ def test_parse_facts_accepts_plain_fact_lines_from_small_models():
     assert parse_facts("Here are the visual facts:\nAB = 2\nBC measures 7.", 8) == ["AB = 2", "BC measures 7."]
     assert parse_facts("I could not find any.", 8) == []
     assert parse_facts("<info1>AB = 2</info1>\nBC = 3", 8) == ["AB = 2"]  # tags win
+
+
+def test_cot_images_are_decoded_as_the_policy_decodes_them(tmp_path):
+    """Stage 1 must see the policy's pixels: EXIF orientation applied, alpha flattened onto white
+    (a bare ``.convert("RGB")`` leaves a phone photo sideways and a transparent diagram black)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from perceptrl.annotate.pipeline import image_data_url
+    from perceptrl.data.images import EXIF_ORIENTATION, load_rgb_images
+    from perceptrl.data.schema import Example
+
+    photo = Image.new("RGB", (40, 20), (200, 10, 10))
+    exif = photo.getexif()
+    exif[EXIF_ORIENTATION] = 6  # stored sideways: display rotated by 90°
+    photo.save(tmp_path / "photo.jpg", exif=exif)
+    Image.new("RGBA", (8, 8), (0, 0, 0, 0)).save(tmp_path / "clear.png")  # fully transparent
+    ex = Example(id="x", images=["photo.jpg", "clear.png"], problem="<image><image> ?", answer="1",
+                 root=str(tmp_path))
+    sent = [Image.open(io.BytesIO(base64.b64decode(image_data_url(ex, i).split(",", 1)[1]))) for i in range(2)]
+    policy = load_rgb_images(ex)
+    assert sent[0].size == policy[0].size == (20, 40)  # upright
+    assert sent[1].convert("RGB").getpixel((0, 0)) == policy[1].getpixel((0, 0)) == (255, 255, 255)
+    assert sent[1].convert("RGB").tobytes() == policy[1].tobytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 from data_fixtures import jpeg_bytes, palette_with_transparency, png_bytes
 from PIL import Image
@@ -63,3 +64,19 @@ def test_escapes_root_sees_through_dotdot_and_symlinks(tmp_path):
     assert escapes_root(root / ".." / "out.png", root)
     assert escapes_root(root / "link.png", root)
     assert escapes_root(tmp_path / "out.png", root)
+
+
+def test_example_image_path_and_resolve_path_agree_on_home(tmp_path, monkeypatch):
+    """One rule for where a path-valued image points: ``~`` is expanded by both
+    :meth:`Example.image_path` (what is loaded) and :func:`resolve_path` (what is validated)."""
+    from perceptrl.data import images, schema
+    from perceptrl.data.schema import Example
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ex = Example(id="1", images=["~/a.png", "b.png", str(tmp_path / "c.png")], problem="<image>", answer="1",
+                 root="/data/root")
+    for i, src in enumerate(ex.images):
+        assert ex.image_path(i) == images.resolve_path(src, ex.root)
+    assert ex.image_path(0) == tmp_path / "a.png"
+    assert ex.image_path(1) == Path("/data/root/b.png")
+    assert images.resolve_path is schema.resolve_path  # one function, not a twin

@@ -14,7 +14,8 @@ import pytest
 from perceptrl.errors import PerceptrlError
 from perceptrl.eval.benchmarks import load_benchmark
 from perceptrl.eval.protocols import get_protocol
-from perceptrl.eval.runner import item_record, load_run, run_eval, score_run
+from perceptrl.eval.runner import item_record, run_eval, score_run
+from perceptrl.eval.store import load_run
 from perceptrl.eval.store import read_jsonl
 
 FAST = get_protocol("greedy_rules", max_new_tokens=4)

@@ -7,7 +7,7 @@ import pytest
 
 from perceptrl.judge import JudgeConfig, PerceptionReward, RulesJudge, build_perception_reward
 from perceptrl.judge.prompt import shown_response
-from perceptrl.judge.reward import row_annotations
+from perceptrl.judge.reward import annotations_of
 from perceptrl.rewards.base import BatchReward
 
 
@@ -233,15 +233,55 @@ def test_async_interface_and_rules_backend():
 
 def test_visual_key_info_string_and_conversational_completions():
     row = {"visual_key_info": "<info1>AB = 10</info1>\n<info2>x <y> z</info2>"}
-    assert row_annotations(row) == ["AB = 10", "x <y> z"]
+    assert annotations_of(row) == ["AB = 10", "x <y> z"]
     # the data package's parser: an annotation may hold the other index's closing tag text
-    assert row_annotations({"visual_key_info": "<info1>a </info2> b</info1>\n<info2>c</info2>"}) == ["a </info2> b", "c"]
+    assert annotations_of({"visual_key_info": "<info1>a </info2> b</info1>\n<info2>c</info2>"}) == ["a </info2> b", "c"]
     from perceptrl.errors import PerceptrlError
 
     with pytest.raises(PerceptrlError, match="row 'r7'"):  # malformed: a named error, not "no annotations"
-        row_annotations({"id": "r7", "visual_key_info": "<info1>a</info1> stray <info2>b</info2>"})
+        annotations_of({"id": "r7", "visual_key_info": "<info1>a</info1> stray <info2>b</info2>"})
+    with pytest.raises(PerceptrlError, match="row 'r8'"):  # not strings: named too, never str()-ed
+        annotations_of({"id": "r8", "visual_annotations": ["a", 3]})
     r = build_perception_reward({"backend": "rules"})
     assert r.score([[{"role": "assistant", "content": "AB = 10"}]], [row]) == [0.5]
+
+
+def test_the_judge_parses_annotations_with_the_data_package(monkeypatch):
+    """One parser of ``visual_key_info``: the judge calls :mod:`perceptrl.data.annotations`."""
+    from perceptrl.data import annotations
+    from perceptrl.judge import reward as judge_reward
+
+    calls = []
+    real = annotations.parse_visual_key_info
+    monkeypatch.setattr(annotations, "parse_visual_key_info", lambda t: calls.append(t) or real(t))
+    judge_reward.annotations_of({"visual_key_info": "<info1>a</info1>"})
+    assert calls == ["<info1>a</info1>"]
+    assert not [n for n in vars(judge_reward) if n.startswith("_") and "INFO" in n.upper()]
+
+
+def test_the_judge_sees_every_message_of_a_conversational_completion(monkeypatch):
+    """The judge scores the same text as every other reward (:func:`perceptrl.rewards.base.completion_text`):
+    claims in an earlier message are judged, and an earlier message's length counts against the
+    cap, so no message is a place where text escapes the judge."""
+    from perceptrl.rewards import base, limits, trl_adapter
+
+    assert judge_reward_module().completion_text is base.completion_text is trl_adapter.completion_text
+    row = {"visual_annotations": ["AB = 10", "BC = 3"]}
+    r = build_perception_reward({"backend": "rules"})
+    two = [{"role": "assistant", "content": "AB = 10"}, {"role": "assistant", "content": "BC = 3"}]
+    assert r.score([two], [row]) == [1.0]
+    assert r.score([[{"role": "assistant", "content": "AB = 10"}, {"role": "assistant", "content": "BC = 4"}]],
+                   [row]) == [0.5]
+    monkeypatch.setattr(limits, "_override", 1_000)
+    long_first = [{"role": "assistant", "content": "AB = 10. " + "x" * 2_000}, {"role": "assistant", "content": "BC = 3"}]
+    assert r.score([long_first], [row]) == [0.0]
+    assert r.metrics()["judge/over_cap"] == 1.0
+
+
+def judge_reward_module():
+    from perceptrl.judge import reward
+
+    return reward
 
 
 def test_a_response_over_the_cap_scores_zero_without_a_request(monkeypatch):

@@ -4,7 +4,8 @@ from trl.trainer.utils import get_callable_name, is_async_callable
 
 from perceptrl.rewards.hybrid import HybridSpec, RewardTerm
 from perceptrl.rewards.runner import RewardRunner
-from perceptrl.rewards.trl_adapter import completion_text, trl_reward_funcs
+from perceptrl.rewards.base import completion_text
+from perceptrl.rewards.trl_adapter import trl_reward_funcs
 
 GOOD = "<think>\nAB = 10\n</think>\n<answer>\n\\boxed{10}\n</answer>"
 
@@ -93,6 +94,9 @@ def test_completion_text_forms():
     assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"},
                                                               {"type": "image"}, {"type": "text", "text": "b"}]}]) == "ab"
     assert completion_text(None) == ""
+    # every message, in order (the judge and the rule rewards read the same text)
+    assert completion_text([{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}]) == "a\nb"
+    assert completion_text({"role": "assistant", "content": "c"}) == "c"
 
 
 def test_real_grpo_trainer_logs_each_component(tiny_qwen25vl_dir, tmp_path):

@@ -28,6 +28,7 @@ from perceptrl.annotate.pipeline import AnnotateConfig, LLMExtractor, annotate
 from perceptrl.annotate.rules import RulesExtractor
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.client import ChatClient
+from perceptrl.judge.config import JudgeConfig
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,7 +110,10 @@ def register(subparsers) -> None:
                    help="token budget of the extraction answer")
     p.add_argument("--api-key", default=None, help="API key (default $OPENAI_API_KEY; local servers ignore it)")
     p.add_argument("--max-facts", type=int, default=d.max_facts, help="most visual facts kept per problem")
-    p.add_argument("--max-concurrency", type=int, default=16, help="requests in flight per endpoint")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request attempt")
-    p.add_argument("--retries", type=int, default=3, help="retries on transient errors (backoff with jitter)")
+    p.add_argument("--max-concurrency", type=int, default=JudgeConfig.max_concurrency,
+                   help="requests in flight per endpoint (default %(default)s, as judge.max_concurrency)")
+    p.add_argument("--timeout", type=float, default=d.request_timeout,
+                   help="seconds per request attempt (default %(default)s: a request generates a whole chain)")
+    p.add_argument("--retries", type=int, default=JudgeConfig.max_retries,
+                   help="retries on transient errors, backoff with jitter (default %(default)s, as judge.max_retries)")
     p.set_defaults(func=run)

@@ -13,7 +13,8 @@ For each example:
 4. the facts become the example's ``visual_annotations`` (written as ``visual_key_info`` by the
    Perception-R1 writer).
 
-Resumable: every finished row is appended (and flushed) to a JSONL progress file; a rerun skips
+Resumable: every finished row is appended (and fsync-ed) to a JSONL progress file
+(:class:`perceptrl.eval.store.JsonlLog`, the same crash-safe log eval runs use); a rerun skips
 rows already there. Rows that failed for a transport reason (server down after retries) are
 recorded as ``error`` and retried on the next run; rows dropped for content (no verified chain, no
 fact) are final.
@@ -24,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import json
 import logging
 import re
 from collections import Counter
@@ -34,13 +34,38 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from perceptrl.annotate.prompts import extraction_messages
+from perceptrl.data.images import load_rgb_image
 from perceptrl.data.prompt import build_messages, render_problem
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
 from perceptrl.errors import PerceptrlError
+from perceptrl.eval.store import JsonlLog
 from perceptrl.judge.client import ChatClient, JudgeRequestError
 from perceptrl.judge.sanitize import sanitize
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnnotateConfig:
+    """Stage-1 settings (Perception-R1, arXiv 2506.07218, §3.1)."""
+
+    #: metadata key holding ready-made chains of thought (str or list of str); None → generate.
+    cot_column: str | None = None
+    #: chains sampled per problem when generating; the first that verifies is used.
+    num_cot: int = 4
+    #: sampling temperature for chains (diverse samples raise the chance that one verifies).
+    cot_temperature: float = 1.0
+    cot_max_tokens: int = 2048
+    #: most facts kept per problem (Perception-R1's annotations hold a handful per problem).
+    max_facts: int = 8
+    extract_max_tokens: int = 512
+    #: rows processed concurrently (each client also bounds its own requests).
+    row_concurrency: int = 8
+    #: seconds per request attempt to the chain-of-thought and extractor endpoints: twice the
+    #: judge's (``JudgeConfig.timeout``), since one request here generates a whole chain of thought
+    #: (``cot_max_tokens``), not a few verdict lines. Concurrency and retries are the judge
+    #: client's (``JudgeConfig.max_concurrency`` / ``max_retries``).
+    request_timeout: float = 120.0
 
 
 class Chat(Protocol):
@@ -65,7 +90,7 @@ class LLMExtractor:
 
     name = "LLM extractor"
 
-    def __init__(self, chat: Chat, *, max_tokens: int = 512):
+    def __init__(self, chat: Chat, *, max_tokens: int = AnnotateConfig.extract_max_tokens):
         self.chat = chat
         self.max_tokens = max_tokens
 
@@ -91,24 +116,6 @@ def _request_failed(who: str, e: JudgeRequestError) -> str:
     every endpoint a judge)."""
     what = e.what.replace("judge request failed", "request failed").replace("the judge server", "the server")
     return f"{who}: {what}"
-
-
-@dataclass
-class AnnotateConfig:
-    """Stage-1 settings (Perception-R1, arXiv 2506.07218, §3.1)."""
-
-    #: metadata key holding ready-made chains of thought (str or list of str); None → generate.
-    cot_column: str | None = None
-    #: chains sampled per problem when generating; the first that verifies is used.
-    num_cot: int = 4
-    #: sampling temperature for chains (diverse samples raise the chance that one verifies).
-    cot_temperature: float = 1.0
-    cot_max_tokens: int = 2048
-    #: most facts kept per problem (Perception-R1's annotations hold a handful per problem).
-    max_facts: int = 8
-    extract_max_tokens: int = 512
-    #: rows processed concurrently (each client also bounds its own requests).
-    row_concurrency: int = 8
 
 
 @dataclass
@@ -152,9 +159,10 @@ def parse_facts(text: str, max_facts: int) -> list[str]:
 
 
 def image_data_url(example: Example, i: int) -> str:
-    img = example.load_image(i)
-    if img.mode not in ("RGB", "L"):
-        img = img.convert("RGB")
+    """Image ``i`` as a PNG data URL, decoded as the policy decodes it
+    (:func:`perceptrl.data.images.load_rgb_image`: EXIF orientation, alpha flattened onto white), so
+    the chain-of-thought model reads the same pixels the policy is trained on."""
+    img = load_rgb_image(example, i)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -229,25 +237,38 @@ async def annotate_example(example: Example, cfg: AnnotateConfig, *, extractor: 
     return res
 
 
-def read_progress(path: Path) -> dict[str, RowResult]:
+def _final(rec: dict) -> bool:
+    """``error`` rows (transport failures) are retried on the next run; kept/dropped are final."""
+    return rec.get("status") in ("kept", "dropped")
+
+
+def progress_log(path: str | Path) -> JsonlLog:
+    """The resumable progress file (:class:`perceptrl.eval.store.JsonlLog`, keyed by row id):
+    torn last lines are cut, every row is fsync-ed, ``error`` rows do not block a retry."""
+    return JsonlLog(path, key=lambda r: str(r.get("id")), final=_final)
+
+
+def _row_result(rec: dict, path: Path) -> RowResult | None:
+    try:
+        return RowResult(**rec)
+    except TypeError:
+        log.warning("%s: record %r is not a progress record; ignored", path, str(rec)[:80])
+        return None
+
+
+def finished_rows(plog: JsonlLog) -> dict[str, RowResult]:
     """Finished rows of a previous run (``error`` rows are not finished)."""
-    done: dict[str, RowResult] = {}
-    if not path.exists():
-        return done
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                r = RowResult(**json.loads(line))
-            except (json.JSONDecodeError, TypeError):
-                log.warning("%s line %d is not a progress record (a run killed mid-write?); ignored", path, n)
-                continue
-            if r.status in ("kept", "dropped"):
-                done[r.id] = r
-            else:
-                done.pop(r.id, None)
+    done = {}
+    for rec in plog.records():
+        r = _row_result(rec, plog.path) if _final(rec) else None
+        if r is not None:
+            done[r.id] = r
     return done
+
+
+def read_progress(path: str | Path) -> dict[str, RowResult]:
+    """:func:`finished_rows` of the progress file at ``path`` (none when it does not exist)."""
+    return finished_rows(progress_log(path)) if Path(path).exists() else {}
 
 
 @dataclass
@@ -284,8 +305,8 @@ async def annotate(examples: Sequence[Example], cfg: AnnotateConfig, *, extracto
         raise PerceptrlError(f"duplicate row ids: {', '.join(dup[:5])}", where="dataset",
                              fix="ids must be unique for resumable annotation")
     extractor = as_extractor(extractor, cfg)
-    progress = Path(progress_path) if progress_path else None
-    done = read_progress(progress) if progress else {}
+    plog = progress_log(progress_path) if progress_path else None
+    done = finished_rows(plog) if plog is not None else {}
     todo = [e for e in examples if str(e.id) not in done]
     usage: Counter = Counter(resumed=len(examples) - len(todo))
     sem = asyncio.Semaphore(cfg.row_concurrency)
@@ -299,27 +320,16 @@ async def annotate(examples: Sequence[Example], cfg: AnnotateConfig, *, extracto
         from tqdm import tqdm
 
         bar = tqdm(total=len(examples), initial=len(examples) - len(todo), desc="annotating", unit="row")
-    if progress:
-        progress.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(progress, "a", encoding="utf-8") if progress else None
-    if fh and progress.stat().st_size:
-        with open(progress, "rb") as tail:
-            tail.seek(-1, 2)
-            if tail.read(1) != b"\n":
-                fh.write("\n")  # a previous run was killed mid-line: start a fresh line
     results = dict(done)
     try:
         for fut in asyncio.as_completed([one(e) for e in todo]):
             r = await fut
             results[r.id] = r
-            if fh:
-                fh.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
-                fh.flush()
+            if plog is not None:
+                plog.append([r.to_json()])
             if bar:
                 bar.update(1)
     finally:
-        if fh:
-            fh.close()
         if bar:
             bar.close()
     for counter in {id(c.usage): c.usage for c in (extractor, cot_model) if c is not None}.values():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from perceptrl.data.schema import Example, ImageSource
+from perceptrl.data.schema import Example, ImageSource, resolve_path  # noqa: F401 - resolve_path re-exported
 
 # Perception-R1 / EasyR1 recipe bounds (METHODS.md §1: "image pixels 3,136..1,806,336").
 DEFAULT_MIN_PIXELS = 3136
@@ -24,14 +24,6 @@ DEFAULT_MAX_PIXELS = 1806336
 
 # EXIF tag 0x0112; values other than 1 mean the stored pixels must be rotated/flipped for display.
 EXIF_ORIENTATION = 0x0112
-
-
-def resolve_path(src: str, root: str | os.PathLike | None) -> Path:
-    """Where a path-valued image points (relative paths are relative to ``root``)."""
-    p = Path(src).expanduser()
-    if not p.is_absolute() and root is not None:
-        p = Path(root) / p
-    return p
 
 
 def escapes_root(path: Path, root: str | os.PathLike) -> bool:
@@ -129,9 +121,14 @@ def load_rgb_images(
     Call :func:`perceptrl.data.validate.ensure_valid` first: this function does not guard against
     missing files or decompression bombs.
     """
-    out = []
-    for i in range(len(example.images)):
-        img = example.load_image(i)
-        img.load()
-        out.append(fit_pixels(to_rgb(img), min_pixels, max_pixels))
-    return out
+    return [load_rgb_image(example, i, min_pixels=min_pixels, max_pixels=max_pixels)
+            for i in range(len(example.images))]
+
+
+def load_rgb_image(
+    example: Example, i: int, *, min_pixels: int | None = None, max_pixels: int | None = None
+) -> Image.Image:
+    """Image ``i`` of ``example`` as :func:`load_rgb_images` decodes it (upright, alpha on white, RGB)."""
+    img = example.load_image(i)
+    img.load()
+    return fit_pixels(to_rgb(img), min_pixels, max_pixels)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from perceptrl.data.hub import is_saved_dataset, looks_like_path
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 
@@ -58,24 +59,9 @@ def _first_json_row(path: Path) -> dict[str, Any]:
     return {}
 
 
-DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".arrow", ".csv")
-
-
-def looks_like_path(name: str) -> bool:
-    """True for names that cannot be a hub id (``org/name``): absolute, ``./``/``~``-relative,
-    more than one ``/``, or ending in a data file extension."""
-    return (
-        name.startswith(("/", ".", "~"))
-        or name.count("/") > 1
-        or name.endswith(DATA_SUFFIXES)
-        or "\\" in name
-    )
-
-
 def detect_format(path_or_id: str | Path) -> str:
     """The format ``read_examples(..., format="auto")`` would use for this path (see module doc)."""
     from perceptrl.data.formats import geometry3k
-    from perceptrl.data.formats.hf import is_saved_dataset
 
     path = Path(path_or_id).expanduser()
     if not path.exists():

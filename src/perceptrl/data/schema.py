@@ -9,6 +9,7 @@ overlap). Rewards see an example as a plain mapping (:meth:`Example.to_row`).
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -21,6 +22,18 @@ IMAGE_PLACEHOLDER = "<image>"
 # encoded bytes, or a decoded PIL image. Decoding is deferred so that validation can report
 # corrupt files instead of crashing on load.
 ImageSource = Union[str, bytes, Image.Image]
+
+
+def resolve_path(src: str, root: str | os.PathLike | None) -> Path:
+    """Where a path-valued image points: ``~`` expanded, relative paths relative to ``root``.
+
+    The one place this is decided (:meth:`Example.image_path`, validation, readers and writers all
+    call it; :mod:`perceptrl.data.images` re-exports it), so the file validated is the file loaded.
+    """
+    p = Path(src).expanduser()
+    if not p.is_absolute() and root is not None:
+        p = Path(root) / p
+    return p
 
 
 @dataclass
@@ -62,8 +75,7 @@ class Example:
         src = self.images[i]
         if not isinstance(src, str):
             return None
-        p = Path(src)
-        return p if p.is_absolute() or self.root is None else Path(self.root) / p
+        return resolve_path(src, self.root)
 
     def load_image(self, i: int) -> Image.Image:
         """Decode image ``i`` (no validation: call :mod:`perceptrl.data.validate` first)."""

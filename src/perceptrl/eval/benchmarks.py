@@ -397,8 +397,7 @@ def load_benchmark(
         )
     examples = []
     seen: set[str] = set()
-    for i in range(n):
-        row = raw.rows[i]
+    for i, row in zip(range(n), raw):
         try:
             ex = bench.mapper(row, i, raw.root)
         except (KeyError, TypeError, ValueError) as e:

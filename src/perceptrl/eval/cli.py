@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from perceptrl.errors import PerceptrlError
+from perceptrl.judge.config import JudgeConfig
 
 ACTIONS = ("rescore", "compare", "report")
 
@@ -21,8 +22,10 @@ def _add_judge_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--judge-base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--judge-model", help="model name the judge server expects")
     g.add_argument("--judge-api-key", default=None, help="default: $OPENAI_API_KEY or 'EMPTY'")
-    g.add_argument("--judge-concurrency", type=int, default=16, help="requests in flight (default 16)")
-    g.add_argument("--judge-timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    g.add_argument("--judge-concurrency", type=int, default=JudgeConfig.max_concurrency,
+                   help="requests in flight (default %(default)s, judge.max_concurrency)")
+    g.add_argument("--judge-timeout", type=float, default=JudgeConfig.timeout,
+                   help="seconds per request (default %(default)s, judge.timeout)")
 
 
 def _judge(args, run_dir: str | Path):

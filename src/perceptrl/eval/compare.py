@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.errors import PerceptrlError
-from perceptrl.eval.runner import item_key, load_run, load_scores
 from perceptrl.eval.stats import paired_mcnemar
-from perceptrl.eval.store import read_jsonl
+from perceptrl.eval.store import item_key, load_run, load_scores, read_jsonl
 
 Key = tuple[str, str]
 

@@ -6,8 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from perceptrl.eval.runner import load_scores
-from perceptrl.eval.store import write_bytes_atomic, write_text_atomic
+from perceptrl.eval.store import load_scores, write_bytes_atomic, write_text_atomic
 
 
 def _pct(x: float) -> str:

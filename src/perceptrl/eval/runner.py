@@ -34,23 +34,21 @@ from perceptrl.eval.benchmarks import base_name, load_benchmark
 from perceptrl.eval.generate import iter_generate_hf, iter_generate_vllm
 from perceptrl.eval.metrics import bench_metrics
 from perceptrl.eval.protocols import Protocol, get_protocol
+from perceptrl.eval.report import write_report
 from perceptrl.eval.scoring import score_response
-from perceptrl.eval.store import JsonlLog, read_jsonl, write_json_atomic
+from perceptrl.eval.store import (
+    ITEMS_FILE,
+    RESPONSES_FILE,
+    RUN_FILE,
+    JsonlLog,
+    item_key,
+    load_run,
+    response_key,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 log = logging.getLogger(__name__)
-
-RUN_FILE = "run.json"
-ITEMS_FILE = "items.jsonl"
-RESPONSES_FILE = "responses.jsonl"
-
-
-def response_key(rec: dict) -> tuple[str, str, int]:
-    return (rec["bench"], str(rec["id"]), int(rec["sample"]))
-
-
-def item_key(rec: dict) -> tuple[str, str]:
-    return (rec["bench"], str(rec["id"]))
-
 
 def _json_safe(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
@@ -186,24 +184,6 @@ def generate_run(
     return added
 
 
-def load_run(run_dir: str | Path) -> tuple[dict, list[dict], list[dict]]:
-    """``(run config, items, responses)`` of a run folder."""
-    run = Path(run_dir)
-    if not (run / RUN_FILE).exists():
-        raise PerceptrlError("not a perceptrl eval run (no run.json)", where=str(run),
-                             fix="pass the --out folder of a `perceptrl eval --model …` run")
-    config = json.loads((run / RUN_FILE).read_text())
-    return config, _first_by_key(read_jsonl(run / ITEMS_FILE), item_key), _first_by_key(
-        read_jsonl(run / RESPONSES_FILE), response_key)
-
-
-def _first_by_key(records, key) -> list[dict]:
-    out: dict = {}
-    for r in records:
-        out.setdefault(key(r), r)
-    return list(out.values())
-
-
 def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: bool = True) -> dict[str, Any]:
     """Score a run's stored responses under ``protocol``'s scorer; write scores and metrics.
 
@@ -254,8 +234,6 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
         summary["judge_usage"] = dict(judge.client.usage)
         summary["judge_errors"] = sum(1 for r in rows if r.get("judge_error"))
     if write:
-        from perceptrl.eval.store import write_text_atomic
-
         write_text_atomic(
             run / "scores" / f"{protocol.name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         )
@@ -263,18 +241,6 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
         if protocol.name == config.get("protocol"):
             write_json_atomic(run / "summary.json", summary)
     return summary
-
-
-def load_scores(run_dir: str | Path, protocol: str | None = None) -> tuple[dict, list[dict]]:
-    """``(summary, per-response rows)`` of a scored run (default: the run's own protocol)."""
-    run = Path(run_dir)
-    config, _, _ = load_run(run)
-    name = protocol or config.get("protocol")
-    path = run / "scores" / f"{name}.json"
-    if not path.exists():
-        raise PerceptrlError(f"run has no scores under protocol {name!r}", where=str(run),
-                             fix=f"run `perceptrl eval rescore {run} --protocol {name}` first")
-    return json.loads(path.read_text()), list(read_jsonl(run / "scores" / f"{name}.jsonl"))
 
 
 def load_model_default(name: str, backend: str = "hf") -> tuple[Any, Any]:
@@ -329,8 +295,6 @@ def run_eval(
     )
     summary = score_run(out_dir, proto, judge=judge)
     if report:
-        from perceptrl.eval.report import write_report
-
         write_report(out_dir, proto.name)
     return summary
 

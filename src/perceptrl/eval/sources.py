@@ -15,31 +15,43 @@ validation instead of crashing the loader. Relative image paths in local copies 
 the folder the data came from (returned as ``root``).
 
 No network in offline mode: a hub id that is not in the local ``datasets`` cache raises
-:class:`PerceptrlError` at once, with the fix (pass a local copy).
+:class:`PerceptrlError` at once, with the fix (pass a local copy). Path-or-hub-id, builders,
+split picking and offline errors are :mod:`perceptrl.data.hub`'s, shared with the data readers;
+this module adds what is particular to benchmark copies (split files by name, JSON row layouts,
+Geometry3K folders).
 """
 
 from __future__ import annotations
 
-import copy
-import glob
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perceptrl.data.hub import (
+    SUFFIX_BUILDERS,
+    is_saved_dataset,
+    load_files,
+    load_hub,
+    load_saved,
+    looks_like_path,
+    undecoded,
+)
 from perceptrl.errors import PerceptrlError
 
-DATA_SUFFIXES = {".parquet": "parquet", ".jsonl": "json", ".json": "json"}
+#: the table suffixes a benchmark folder is scanned for (``.csv``/``.arrow`` files beside them are
+#: not benchmark rows: caches, notes)
+DATA_SUFFIXES = {k: SUFFIX_BUILDERS[k] for k in (".parquet", ".jsonl", ".json")}
+SPLIT_HOW = "--bench NAME:SPLIT=PATH"
 
 
 @dataclass
 class RawRows:
     """The rows of one benchmark split, as plain dicts, and where relative paths resolve."""
 
-    rows: Any  # a datasets.Dataset (indexable, len()) or a list of dicts
+    rows: Any  # a datasets.Dataset (len(), column_names; iterate the RawRows) or a list of dicts
     root: str | None
     origin: str  # what was read, for error messages
     files: list[Path] = field(default_factory=list)  # the local files read (companions are looked up beside them)
@@ -55,9 +67,15 @@ class RawRows:
         return len(self.rows)
 
     def __iter__(self) -> Iterator[dict]:
-        for i in range(len(self.rows)):
+        """The rows in order; image columns of a ``datasets`` table undecoded
+        (:func:`perceptrl.data.hub.undecoded`, which leaves the copy's folder untouched)."""
+        rows = iter(self.rows) if isinstance(self.rows, list) else undecoded(self.rows)
+        i = 0
+        while True:
             try:
-                row = self.rows[i]
+                row = next(rows)
+            except StopIteration:
+                return
             except UnicodeDecodeError as e:  # a string column whose bytes are not UTF-8
                 raise PerceptrlError(
                     f"row {i} of {self.origin} holds text that is not UTF-8 ({e.reason})",
@@ -65,46 +83,7 @@ class RawRows:
                     fix="re-encode the benchmark's text columns as UTF-8 strings",
                 ) from None
             yield row
-
-
-def is_offline() -> bool:
-    """Offline when ``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE``/``TRANSFORMERS_OFFLINE`` is set."""
-    import datasets
-
-    return bool(datasets.config.HF_HUB_OFFLINE) or any(
-        os.environ.get(k, "").upper() in {"1", "ON", "YES", "TRUE"}
-        for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
-
-
-def _undecoded(ds):
-    """Cast every image column (also lists of images) to ``decode=False``."""
-    from datasets import Image
-
-    for name, feature in ds.features.items():
-        if isinstance(feature, Image):
-            ds = ds.cast_column(name, Image(decode=False))
-        elif isinstance(getattr(feature, "feature", None), Image):
-            new = copy.deepcopy(feature)
-            new.feature = Image(decode=False)
-            ds = ds.cast_column(name, new)
-    return ds
-
-
-def _pick_split(dd, split: str | None, origin: str):
-    from datasets import DatasetDict
-
-    if not isinstance(dd, DatasetDict):
-        return dd
-    if split in dd:
-        return dd[split]
-    if split is None and len(dd) == 1:
-        return next(iter(dd.values()))
-    raise PerceptrlError(
-        f"split {split!r} not found",
-        where=origin,
-        fix=f"pick one of the splits it has: {', '.join(dd)} (--bench NAME:SPLIT=PATH)",
-    )
+            i += 1
 
 
 _SPLIT_NAMES = {"train", "test", "testmini", "validation", "val", "valid", "dev"}
@@ -178,12 +157,10 @@ def _json_rows(path: Path) -> list[dict]:
 
 
 def _load_local(path: Path, split: str | None):
-    import datasets
-
     from perceptrl.data.formats import geometry3k
 
-    if path.is_dir() and ((path / "dataset_dict.json").exists() or (path / "state.json").exists()):
-        return _pick_split(datasets.load_from_disk(str(path)), split, str(path)), str(path), [path]
+    if is_saved_dataset(path):
+        return load_saved(path, split, SPLIT_HOW), str(path), [path]
     if geometry3k.is_layout(path):  # InterGPS: NNN/{data.json, img_diagram.png}
         rows, root = geometry3k.read_rows(path, split, default_split="test")
         return rows, root, [Path(root)]
@@ -194,61 +171,25 @@ def _load_local(path: Path, split: str | None):
             where=str(path),
             fix="point to a save_to_disk folder, or a folder/file of .parquet, .jsonl or .json rows",
         )
-    kinds = {DATA_SUFFIXES.get(p.suffix) for p in files}
-    if None in kinds or len(kinds) != 1:
-        raise PerceptrlError(
-            f"cannot read {', '.join(sorted(p.name for p in files))} as one table",
-            where=str(path),
-            fix="use one format per benchmark copy: .parquet, or .jsonl/.json",
-        )
     root = path if path.is_dir() else path.parent
-    if kinds == {"json"}:
+    if {DATA_SUFFIXES.get(p.suffix) for p in files} == {"json"}:
         if len({p.parent for p in files}) == 1:
             root = files[0].parent  # relative image paths start beside the file (MathVista data/images/…)
         return [r for p in files for r in _json_rows(p)], str(root), files
-    try:
-        ds = datasets.load_dataset(kinds.pop(), data_files=[str(p) for p in files], split="train")
-    except Exception as e:  # noqa: BLE001 - datasets wraps the cause ("An error occurred while generating")
-        raise PerceptrlError(f"datasets cannot read {path}: {type(e).__name__}: {e}", where=str(path),
-                             fix="check the files are complete .parquet / .jsonl / .json rows") from e
-    return ds, str(root), files
-
-
-def _cached(hub_id: str) -> bool:
-    """Whether ``datasets`` has any cached build of ``hub_id`` (what offline mode can load)."""
-    import datasets
-    from datasets.naming import camelcase_to_snakecase
-
-    ns = hub_id.split("/")
-    ns[-1] = camelcase_to_snakecase(ns[-1])
-    root = os.path.join(datasets.config.HF_DATASETS_CACHE, "___".join(ns))
-    return any(os.path.isdir(p) for p in glob.glob(os.path.join(root, "*", "*", "*")))
+    return load_files(files, "train", str(path)), str(root), files
 
 
 def load_rows(
     source: str, *, split: str | None = None, config: str | None = None, offline: bool | None = None
 ) -> RawRows:
     """Rows of ``source`` (hub id or local path) for ``split``; see the module docstring."""
-    import datasets
-
     path = Path(source).expanduser()
     if path.exists():
         ds, root, files = _load_local(path, split)
-        return RawRows(ds if isinstance(ds, list) else _undecoded(ds), root, str(path), files)
-    if source.startswith((".", "/", "~")) or os.sep in source.strip("/").split("/", 1)[-1]:
+        return RawRows(ds, root, str(path), files)
+    if looks_like_path(source):
         raise PerceptrlError(
             "local benchmark copy not found", where=source, fix="check the path (it does not exist)"
         )
-    offline = is_offline() if offline is None else offline
-    fix = (
-        f"download it on a machine with hub access (datasets.load_dataset({source!r}"
-        f"{', ' + repr(config) if config else ''}, split={split!r}).save_to_disk(DIR)), copy DIR here "
-        "and pass the local path, e.g. --bench NAME=DIR"
-    )
-    if offline and not _cached(source):
-        raise PerceptrlError(f"benchmark {source!r} is not in the local cache and the hub is offline", where=source, fix=fix)
-    try:
-        ds = datasets.load_dataset(source, config, split=split)
-    except Exception as e:  # network, missing repo, missing split: all fixed the same way
-        raise PerceptrlError(f"could not load {source!r} from the hub ({type(e).__name__}: {e})", where=source, fix=fix) from e
-    return RawRows(_undecoded(ds), None, source)
+    ds = load_hub(source, split, config, offline=offline, how="pass the local path, e.g. --bench NAME=DIR")
+    return RawRows(ds, None, source)

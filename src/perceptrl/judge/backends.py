@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.client import ChatClient
+from perceptrl.judge.config import JudgeConfig
 from perceptrl.judge.constrained import MODES, AnswerFormat, merge_params
 from perceptrl.judge.parse import parse_verdicts
 from perceptrl.judge.prompt import JudgeTemplate
@@ -225,7 +226,8 @@ class TransformersGenerator:
     model would have preferred; ``max_new_tokens`` is raised to the skeleton's length if needed.
     """
 
-    def __init__(self, model: str, *, batch_size: int = 8, max_new_tokens: int = 256, device: str | None = None,
+    def __init__(self, model: str, *, batch_size: int = JudgeConfig.batch_size,
+                 max_new_tokens: int = JudgeConfig.max_tokens, device: str | None = None,
                  generate_kwargs: dict[str, Any] | None = None):
         self.model_name = model
         self.batch_size = batch_size

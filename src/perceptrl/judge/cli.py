@@ -21,7 +21,7 @@ from pathlib import Path
 from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, row_annotations
 from perceptrl.data.json_lines import encoding_fix, json_objects
 from perceptrl.errors import PerceptrlError
-from perceptrl.judge.config import JudgeConfig
+from perceptrl.judge.config import FAILURE_POLICIES, JudgeConfig
 from perceptrl.judge.reward import build_perception_reward
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def register(subparsers) -> None:
     p.add_argument("--input", help="JSONL of pairs (required unless a subcommand is given)")
     p.add_argument("--output", help="JSONL of verdicts (default: INPUT.verdicts.jsonl)")
     add_judge_options(p, backend="openai")
-    p.add_argument("--failure-policy", choices=["neutral", "zero"], default=d.failure_policy,
+    p.add_argument("--failure-policy", choices=FAILURE_POLICIES, default=d.failure_policy,
                    help="a failed request scores its group's pessimistic mean (neutral; a row is its own "
                         "group here, so 0) or 0 (zero); failed rows are left out of the printed mean")
     p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")

@@ -40,6 +40,7 @@ import openai
 
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.cache import SqliteCache, make_key
+from perceptrl.judge.config import JudgeConfig
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ class ChatClient:
         base_url: the server's OpenAI-compatible root, e.g. ``http://127.0.0.1:8000/v1``.
         model: the model name the server expects.
         api_key: defaults to ``$OPENAI_API_KEY`` or ``"EMPTY"`` (local servers ignore it).
-        max_concurrency: requests in flight at once.
+        max_concurrency: requests in flight at once. The defaults of this and of ``timeout``,
+            ``max_retries`` and ``backoff`` are :class:`~perceptrl.judge.config.JudgeConfig`'s (declared
+            there once, with their reasons).
         timeout: seconds per attempt.
         max_retries: retries after the first attempt, on transient errors only.
         backoff: first retry delay in seconds; doubles each retry (with ±50 % jitter), capped at
@@ -98,10 +101,10 @@ class ChatClient:
         model: str,
         *,
         api_key: str | None = None,
-        max_concurrency: int = 16,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        backoff: float = 0.5,
+        max_concurrency: int = JudgeConfig.max_concurrency,
+        timeout: float = JudgeConfig.timeout,
+        max_retries: int = JudgeConfig.max_retries,
+        backoff: float = JudgeConfig.backoff,
         backoff_max: float = 8.0,
         cache_path: str | Path | None = None,
         default_params: dict[str, Any] | None = None,

@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-from perceptrl.data.annotations import AnnotationFormatError, parse_visual_key_info
+from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, row_annotations
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.backends import (
     Judge,
@@ -60,6 +60,7 @@ from perceptrl.judge.client import ChatClient
 from perceptrl.judge.config import JudgeConfig, check_failure_policy
 from perceptrl.judge.parse import parse_verdicts
 from perceptrl.judge.prompt import load_template
+from perceptrl.rewards.base import completion_text
 from perceptrl.rewards.hybrid import fill_failed
 from perceptrl.rewards.length import group_key
 from perceptrl.rewards.limits import over_cap
@@ -74,23 +75,15 @@ BACKEND_ERROR = "backend_error"
 _KIND = re.compile(r"^(?:\w+: )?(transport|timeout|bad_reply|http_4xx|over_budget|backend_error): ")
 
 
-def row_annotations(row: Mapping) -> list[str]:
-    """A row's visual annotations: ``visual_annotations`` (list), else the Perception-R1
-    ``visual_key_info`` string (``<info1>…</info1>\\n<info2>…</info2>``), parsed by
-    :func:`perceptrl.data.annotations.parse_visual_key_info`; a malformed string is a
-    :class:`PerceptrlError` naming the row (``perceptrl data validate`` reports it before training)."""
-    anns = row.get("visual_annotations")
-    if anns:
-        return [str(a) for a in anns]
-    vki = row.get("visual_key_info")
-    if isinstance(vki, str) and vki.strip():
-        try:
-            return parse_visual_key_info(vki)
-        except AnnotationFormatError as e:
-            raise PerceptrlError(f"malformed visual_key_info: {e}", where=f"row {row.get('id', '?')!r}",
-                                 fix="write <info1>…</info1>\\n<info2>…</info2> (check with perceptrl data validate)"
-                                 ) from None
-    return []
+def annotations_of(row: Mapping) -> list[str]:
+    """:func:`perceptrl.data.annotations.row_annotations` (the one parser of ``visual_annotations``
+    / ``visual_key_info``), its format error raised as a :class:`PerceptrlError` naming the row
+    (``perceptrl data validate`` reports it before training)."""
+    try:
+        return row_annotations(row)
+    except AnnotationFormatError as e:
+        raise PerceptrlError(f"malformed annotations: {e}", where=f"row {row.get('id', '?')!r}",
+                             fix=f"{VISUAL_KEY_INFO_FIX} (check with perceptrl data validate)") from None
 
 
 def failure_kind(error: str | None) -> str:
@@ -117,24 +110,12 @@ def as_judgement(o: JudgeOutcome, m: int) -> JudgeOutcome:
     return o
 
 
-def completion_text(completion: Any) -> str:
-    """A completion as text (TRL conversational completions are lists of messages)."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Sequence) and completion and isinstance(completion[-1], Mapping):
-        content = completion[-1].get("content", "")
-        if isinstance(content, list):
-            return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-        return str(content)
-    return str(completion)
-
-
 class PerceptionReward:
     """``r_v`` over a batch, through a :class:`~perceptrl.judge.backends.Judge`."""
 
     name = "perception"
 
-    def __init__(self, judge: Judge, *, failure_policy: str = "neutral", cache: SqliteCache | None = None,
+    def __init__(self, judge: Judge, *, failure_policy: str = JudgeConfig.failure_policy, cache: SqliteCache | None = None,
                  empty_score: float | None = 0.0, client: ChatClient | None = None, split_requests: bool = False):
         """``split_requests``: send each unique pair as its own ``judge.ajudge`` call, so that the
         answers that arrived before a deadline are kept (servers and callables); a backend that
@@ -170,7 +151,7 @@ class PerceptionReward:
         by_key: dict[str, list[int]] = {}
         pairs: dict[str, tuple[list[str], str]] = {}
         for i, (c, row) in enumerate(zip(completions, rows)):
-            anns = row_annotations(row)
+            anns = annotations_of(row)
             if not anns:
                 scores[i] = self.empty_score
                 self._m["no_annotations"] += 1

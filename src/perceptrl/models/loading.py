@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
+from perceptrl.data.hub import looks_like_path
 from perceptrl.errors import PerceptrlError
 from perceptrl.models.processor import QWEN_VL_MODEL_TYPES, QwenVLImageOnlyProcessor
 
@@ -32,14 +33,9 @@ _FETCH_FIX = (
 )
 
 
-def _looks_like_path(name: str) -> bool:
-    """Existing paths, and names a hub id cannot be (hub ids are ``name`` or ``org/name``)."""
-    return Path(name).expanduser().exists() or name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
-
-
 def _load_config(name_or_path: str, trust_remote_code: bool):
     """The model config, or a PerceptrlError naming the path/id and the fix."""
-    if _looks_like_path(name_or_path):
+    if looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
         if not path.is_dir():
             what = "is a file, not a model directory" if path.exists() else "does not exist"
@@ -54,7 +50,7 @@ def _load_config(name_or_path: str, trust_remote_code: bool):
     try:
         return AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except OSError as e:  # not found locally, not on the hub, or no network
-        if _looks_like_path(name_or_path):
+        if looks_like_path(name_or_path):
             raise PerceptrlError(
                 f"cannot read the model config in {name_or_path}: {str(e).splitlines()[0]}",
                 where=f"{name_or_path}/config.json",

@@ -10,9 +10,37 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Callable, Optional, Protocol, runtime_checkable
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 RewardFn = Callable[[str, Mapping], Optional[float]]
+
+
+def completion_text(completion: Any) -> str:
+    """The one text every reward scores for a completion: a string as is; a TRL conversational
+    completion (a message, or a list of messages whose content is a string or a list of
+    ``{"type": "text", "text": ...}`` parts) as the text of *every* message, in order: a message's
+    parts joined as they are, messages joined by a newline (so ``AB = 10`` and ``BC = 3`` do not
+    run together into ``AB = 10BC = 3``).
+
+    Every message, not only the last: the policy writes all of them, so an earlier message must
+    not be a place where text escapes the perception judge's length cap and sanitiser (a long or
+    injected first message, a clean last one) while the accuracy and format rewards read it.
+    Non-text parts (images) are skipped; ``None`` is ``""``.
+    """
+    if completion is None:
+        return ""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        completion = [completion]
+    texts = []
+    for msg in completion:
+        content = msg.get("content", "") if isinstance(msg, Mapping) else msg
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.append("".join(p.get("text", "") for p in content if isinstance(p, Mapping) and p.get("type") == "text"))
+    return "\n".join(texts)
 
 
 @runtime_checkable

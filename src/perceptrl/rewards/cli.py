@@ -181,20 +181,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    from perceptrl.judge.config import FAILURE_POLICIES, JudgeConfig
+    from perceptrl.rewards.runner import DEFAULT_ITEM_TIMEOUT
+
     p = subparsers.add_parser("score", help="score a JSONL of responses with a (hybrid) reward",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rewards", default="perception_r1", help="preset name or a YAML/JSON reward spec file")
     p.add_argument("--input", required=True, help="JSONL: one response (completion + row fields) per line")
     p.add_argument("--output", required=True, help="JSONL of scores, one line per input line")
     p.add_argument("--workers", type=int, default=None, help="reward worker processes (default: CPUs, ≤ 8)")
-    p.add_argument("--item-timeout", type=float, default=1.0, help="seconds per heavy item (default 1.0)")
+    p.add_argument("--item-timeout", type=float, default=DEFAULT_ITEM_TIMEOUT,
+                   help="seconds per heavy item (default %(default)s)")
     p.add_argument("--batch-budget", type=float, default=None,
                    help="seconds per batch, judge included (default 10, or 120 with a judge)")
     p.add_argument("--batch-size", type=int, default=1024, help="responses per batch (default 1024)")
     p.add_argument("--judge-backend", default=None, help="rules | openai | transformers | module:function")
     p.add_argument("--judge-base-url", default=None, help="OpenAI-compatible judge server, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--judge-model", default=None, help="judge model name (openai) or path (transformers)")
-    p.add_argument("--judge-failure-policy", choices=["neutral", "zero"], default="neutral",
+    p.add_argument("--judge-failure-policy", choices=FAILURE_POLICIES, default=JudgeConfig.failure_policy,
                    help="a failed judge request: the pessimistic mean of the sample's group (neutral) or 0")
     p.add_argument("--judge-cache", default="none", help="sqlite verdict cache path ('none' disables; default none)")
     p.set_defaults(func=run)

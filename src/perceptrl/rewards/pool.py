@@ -37,6 +37,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 OK, TIMEOUT, ERROR, BUDGET = "ok", "timeout", "error", "budget"
+#: default seconds one heavy item may take (the reward runner's and ``RewardsConfig.item_timeout``'s:
+#: legitimate items take milliseconds; the Perception-R1 reference relies on math-verify's 5 s)
+DEFAULT_ITEM_TIMEOUT = 1.0
 _PIPELINE_MAX_BYTES = 16 * 1024  # well under a pipe's buffer
 
 
@@ -99,7 +102,7 @@ class WorkerPool:
         self,
         n: int,
         *,
-        item_timeout: float = 1.0,
+        item_timeout: float = DEFAULT_ITEM_TIMEOUT,
         kill_after: float | None = None,
         start_method: str = "fork",
         chunk_inflight: int = 2,

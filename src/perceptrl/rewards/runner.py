@@ -52,11 +52,12 @@ from typing import Any
 from perceptrl.errors import PerceptrlError
 from perceptrl.rewards.hybrid import Hybrid, HybridSpec, ResolvedTerm, build_hybrid
 from perceptrl.rewards.length import group_key
-from perceptrl.rewards.pool import BUDGET, ERROR, OK, TIMEOUT, WorkerPool
+from perceptrl.rewards.pool import BUDGET, DEFAULT_ITEM_TIMEOUT, ERROR, OK, TIMEOUT, WorkerPool
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RewardBatch", "RewardRunner", "default_workers", "DEFAULT_BUDGET", "DEFAULT_BUDGET_WITH_JUDGE"]
+__all__ = ["RewardBatch", "RewardRunner", "default_workers", "DEFAULT_BUDGET", "DEFAULT_BUDGET_WITH_JUDGE",
+           "DEFAULT_ITEM_TIMEOUT"]
 
 #: default batch budget (s) of a hybrid without / with a batch reward (the judge)
 DEFAULT_BUDGET = 10.0
@@ -86,7 +87,9 @@ class RewardRunner:
     """Scores batches with ``hybrid`` (a :class:`Hybrid`, a spec, or a preset name without judge).
 
     Args:
-        workers: worker processes for heavy rewards (default: usable CPUs, ≤ 8); 0 = in-process.
+        workers: worker processes for heavy rewards (``None``, the default here, in
+            ``RewardsConfig.workers`` and in ``perceptrl score --workers``: :func:`default_workers`,
+            the usable CPUs, at most 8); 0 = in-process.
         item_timeout: seconds one heavy item may take (default 1.0; the Perception-R1 reference
             relies on math-verify's 5 s per call, which lets 1% pathological answers stall a step
             for a minute; legitimate items take milliseconds).
@@ -105,7 +108,7 @@ class RewardRunner:
         hybrid: "Hybrid | HybridSpec | str | Mapping",
         *,
         workers: int | None = None,
-        item_timeout: float = 1.0,
+        item_timeout: float = DEFAULT_ITEM_TIMEOUT,
         batch_budget: float | None = None,
         start_method: str = "fork",
         timeout_cache: int = 10_000,

@@ -30,34 +30,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
 
+from perceptrl.rewards.base import completion_text
 from perceptrl.rewards.length import group_key
 from perceptrl.rewards.runner import RewardBatch, RewardRunner
 
-__all__ = ["trl_reward_funcs", "completion_text", "TOTAL_NAME"]
+__all__ = ["trl_reward_funcs", "TOTAL_NAME"]
 
 TOTAL_NAME = "hybrid"
 _NOT_COLUMNS = {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
-
-
-def completion_text(completion: Any) -> str:
-    """The text of a TRL completion: a string, or a conversational list of messages whose
-    content is a string or a list of ``{"type": "text", "text": ...}`` parts."""
-    if completion is None:
-        return ""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, dict):
-        completion = [completion]
-    texts = []
-    for msg in completion:
-        content = msg.get("content", "") if isinstance(msg, dict) else msg
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts.extend(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return "".join(texts)
 
 
 class _Shared:

@@ -106,8 +106,10 @@ class RewardsConfig:
     # Train with a perception term even when no row has visual annotations (it then scores 0 for
     # every sample; perceptrl stops by default, since that is almost always a data mistake).
     allow_missing_annotations: bool = False
-    # Worker processes for CPU-heavy rewards (math-verify); 0 = in process (perceptrl's choice for 2-core laptops: 2).
-    workers: int = 2
+    # Worker processes for CPU-heavy rewards (math-verify); 0 = in process; None = the usable CPUs, at
+    # most 8 (perceptrl.rewards.runner.default_workers: 2 on a 2-core laptop), as RewardRunner and
+    # `perceptrl score` default to.
+    workers: int | None = None
     # Per-item timeout in seconds for heavy rewards (perceptrl's runner default; the reference relies on math-verify's 5 s).
     item_timeout: float = 1.0
     # Time budget for one batch of rewards, judge included, in seconds (None: 10, or 120 with a judge;

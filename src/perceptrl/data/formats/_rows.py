@@ -225,22 +225,30 @@ def example_from_row(
     )
 
 
+def example_image_bytes(example: Example, k: int) -> bytes:
+    """The encoded bytes of image ``k`` of ``example`` for a writer, an unreadable file named as
+    a :class:`PerceptrlError` (example, field, fix)."""
+    from perceptrl.data.images import read_image_bytes
+
+    try:
+        return read_image_bytes(example.images[k], example.root)
+    except OSError as e:
+        raise PerceptrlError(
+            f"cannot read image {k} of example {example.id!r}: {e}",
+            where=f"example {example.id!r}, field images[{k}]",
+            fix="run `perceptrl data validate` on the source first",
+        ) from e
+
+
 def image_structs(example: Example) -> list[dict[str, Any]]:
     """``{"bytes", "path"}`` structs with the image bytes embedded (files read verbatim); ``path`` is
     the one the source struct carried, else the file's name."""
-    from perceptrl.data.images import read_image_bytes, resolve_path
+    from perceptrl.data.images import resolve_path
 
     kept = example.metadata.get(IMAGE_PATHS_KEY) or []
     out = []
     for k, src in enumerate(example.images):
-        try:
-            data = read_image_bytes(src, example.root)
-        except OSError as e:
-            raise PerceptrlError(
-                f"cannot read image {k} of example {example.id!r}: {e}",
-                where=f"example {example.id!r}, field images[{k}]",
-                fix="run `perceptrl data validate` on the source first",
-            ) from e
+        data = example_image_bytes(example, k)
         path = kept[k] if k < len(kept) else None
         if path is None and isinstance(src, str):
             path = resolve_path(src, example.root).name

@@ -1,4 +1,5 @@
-"""Any Hugging Face dataset, by hub id or local path, through ``datasets``.
+"""Any Hugging Face dataset, by hub id or local path, through ``datasets``
+(:mod:`perceptrl.data.hub` decides path vs hub id, the builder, the split and the offline error).
 
 Local ``save_to_disk`` folders go through ``load_from_disk``; other local folders/files and hub ids
 through ``load_dataset`` (which uses the local cache when offline). Image columns are read
@@ -12,96 +13,55 @@ plus one column per metadata key, with ``Dataset.save_to_disk``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from perceptrl.data.encoding import first_invalid_line
 from perceptrl.data.formats._hfwrite import quiet_datasets, rows_to_dataset
 from perceptrl.data.formats._rows import canonical_cells, example_from_row, image_structs, metadata_columns, raw_or
+from perceptrl.data.hub import (
+    SUFFIX_BUILDERS,
+    is_saved_dataset,
+    load_files,
+    load_hub,
+    load_saved,
+    pick_split,
+    undecoded,
+)
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 
 
-def is_saved_dataset(path: Path) -> bool:
-    return path.is_dir() and any(
-        (path / f).exists() for f in ("dataset_info.json", "state.json", "dataset_dict.json")
-    )
-
-
-def undecoded(ds) -> Iterator[dict[str, Any]]:
-    """Rows with every ``Image`` column (top level or in a list) left undecoded (``{bytes, path}``).
-
-    Through an iterable view with decoding off: casting the columns instead would write a
-    ``cache-*.arrow`` file into the user's dataset folder for list-of-image columns, and a
-    read-only command must not touch the dataset it reads.
-    """
-    yield from ds.to_iterable_dataset().decode(False)
-
-
-def _pick_split(ds, split: str | None, where: str):
-    from datasets import DatasetDict
-
-    if not isinstance(ds, DatasetDict):
-        return ds
-    if split is None:
-        if len(ds) == 1:
-            return next(iter(ds.values()))
-        raise PerceptrlError(
-            f"the dataset has several splits: {', '.join(ds)}", where=where, fix="choose one with --split / split="
-        )
-    if split not in ds:
-        raise PerceptrlError(f"no split {split!r}; splits: {', '.join(ds)}", where=where, fix="choose an existing split")
-    return ds[split]
-
-
 def load(path_or_id: str | Path, split: str | None = None, **load_kwargs: Any):
-    """The ``datasets.Dataset`` for a local path or hub id, with offline failures explained."""
+    """The ``datasets.Dataset`` for a local path or hub id (:mod:`perceptrl.data.hub`: split
+    picking, suffix builders, offline errors)."""
     import datasets
 
     where = str(path_or_id)
     path = Path(path_or_id).expanduser()
     with quiet_datasets():
         if is_saved_dataset(path):
-            return _pick_split(datasets.load_from_disk(str(path)), split, where)
-        if path.exists():
-            builder = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv", ".arrow": "arrow"}
-            if path.is_file() and path.suffix in (".csv", ".json", ".jsonl"):
-                # checked first (one linear pass): datasets' CSV builder logs an ERROR and says only
-                # "An error occurred", its JSON builder accepts the bytes and fails row by row later
-                named = first_invalid_line(path)
-                if named is not None:
-                    raise named
-            try:
-                if path.is_file() and path.suffix in builder:
-                    ds = datasets.load_dataset(builder[path.suffix], data_files=str(path), split=split or "train", **load_kwargs)
-                    return _pick_split(ds, split, where)
-                return _pick_split(datasets.load_dataset(str(path), split=split, **load_kwargs), split, where)
-            except PerceptrlError:
-                raise
-            except Exception as e:  # noqa: BLE001 - datasets raises many types for unreadable folders
-                raise PerceptrlError(
-                    f"datasets cannot load this local path: {e}", where=where, fix="point at a save_to_disk folder, a parquet/JSON file, or a dataset repo copy"
-                ) from e
+            return load_saved(path, split)
+        if not path.exists():
+            return pick_split(load_hub(where, split, load_kwargs.pop("name", None), **load_kwargs), split, where)
+        if path.is_file() and path.suffix in (".csv", ".json", ".jsonl"):
+            # checked first (one linear pass): datasets' CSV builder logs an ERROR and says only
+            # "An error occurred", its JSON builder accepts the bytes and fails row by row later
+            named = first_invalid_line(path)
+            if named is not None:
+                raise named
+        if path.is_file() and path.suffix in SUFFIX_BUILDERS:
+            return load_files(path, split or "train", where, **load_kwargs)
         try:
-            ds = datasets.load_dataset(str(path_or_id), split=split, **load_kwargs)
-        except (ConnectionError, OSError) as e:
+            return pick_split(datasets.load_dataset(str(path), split=split, **load_kwargs), split, where)
+        except PerceptrlError:
+            raise
+        except Exception as e:  # noqa: BLE001 - datasets raises many types for unreadable folders
             raise PerceptrlError(
-                f"Hugging Face dataset {where!r} is not in the local cache and the hub cannot be reached ({e})",
-                where=where,
-                fix=(
-                    "point at a local copy instead: download it where there is network "
-                    f"(`hf download {where} --repo-type dataset --local-dir DIR`, or "
-                    "`datasets.load_dataset(...).save_to_disk(DIR)`), copy DIR here and pass DIR as the path"
-                ),
+                f"datasets cannot load this local path: {e}", where=where,
+                fix="point at a save_to_disk folder, a parquet/JSON file, or a dataset repo copy",
             ) from e
-        except Exception as e:  # noqa: BLE001 - e.g. DatasetNotFoundError, bad config name
-            raise PerceptrlError(
-                f"cannot load Hugging Face dataset {where!r}: {e}",
-                where=where,
-                fix="check the id/config/split, or pass the path of a local copy",
-            ) from e
-    return _pick_split(ds, split, where)
 
 
 def read(

@@ -22,8 +22,15 @@ from typing import Any
 
 from perceptrl.data.encoding import read_lines, read_text
 from perceptrl.data.json_lines import has_surrogate, may_hold_surrogate
-from perceptrl.data.formats._rows import BINARY_TEXT_KEY, IMAGE_PATHS_KEY, canonical_cells, example_from_row, raw_or
-from perceptrl.data.images import image_extension, read_image_bytes
+from perceptrl.data.formats._rows import (
+    BINARY_TEXT_KEY,
+    IMAGE_PATHS_KEY,
+    canonical_cells,
+    example_from_row,
+    example_image_bytes,
+    raw_or,
+)
+from perceptrl.data.images import image_extension
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 
@@ -137,15 +144,8 @@ class ImageFiles:
 
     def store(self, ex: Example) -> list[str]:
         rel_paths = []
-        for k, src in enumerate(ex.images):
-            try:
-                data = read_image_bytes(src, ex.root)
-            except OSError as e:
-                raise PerceptrlError(
-                    f"cannot read image {k} of example {ex.id!r}: {e}",
-                    where=f"example {ex.id!r}, field images[{k}]",
-                    fix="run `perceptrl data validate` on the source first",
-                ) from e
+        for k in range(len(ex.images)):
+            data = example_image_bytes(ex, k)
             stem, ext = f"{_safe(ex.id)}_{k}", image_extension(data)
             name, n = stem + ext, 1
             while not self._free(name, data):

@@ -81,7 +81,7 @@ def read_rows(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     if path.is_dir():
         from datasets import DatasetDict, load_from_disk
 
-        from perceptrl.data.formats.hf import undecoded
+        from perceptrl.data.hub import undecoded
 
         ds = load_from_disk(str(path))
         if isinstance(ds, DatasetDict):
