@@ -23,14 +23,14 @@ class DemoConfig:
     difficulty: int = 1
     # Share of problems (training and held-out) that are multiple choice: four options, a guess is right
     # one time in four (perceptrl.synth.choices; docs/synth-world.md).
-    choice_share: float = 0.0
+    choice_share: float = 0.5
     # Share of *training* problems whose distractors are impossible for the question, so the text alone
     # gives the answer (the shortcut knob; a part of choice_share). Held-out problems never have it.
     shortcut: float = 0.0
     # Training problems per seed (SFT and GRPO draw from them).
     n_train: int = 1024
     # Held-out problems per seed (a different generator seed: never seen in training).
-    n_eval: int = 64
+    n_eval: int = 128
     # SFT warm-start steps, batch and learning rate (demo's own).
     sft_steps: int = 250
     sft_batch_size: int = 16
@@ -128,5 +128,6 @@ QUICK = dict(seeds=1, n_train=256, n_eval=24, sft_steps=80, grpo_steps=6, eval_e
 EXPERIMENT = dict(
     seeds=5,
     n_eval=256,
+    grpo_steps=60,
     arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo"),
 )

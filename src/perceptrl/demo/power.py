@@ -53,7 +53,7 @@ def minimum_detectable_effect(n: int, discordant: float, *, alpha: float = 0.05,
     def gap(d: float) -> float:
         return (za * math.sqrt(discordant) + zb * math.sqrt(max(discordant - d * d, 0.0))) ** 2 / (d * d) - n
 
-    hi = math.sqrt(discordant)
+    hi = discordant  # a difference in accuracy cannot exceed the share of discordant pairs
     if gap(hi) > 0:  # even the largest difference this discordance allows is not detectable
         return float("nan")
     return float(brentq(gap, 1e-6, hi))
