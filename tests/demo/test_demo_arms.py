@@ -15,6 +15,8 @@ def test_arms_differ_only_by_the_perception_term():
     assert [t["name"] for t in a] == ["accuracy", "format", "repetition"]
     assert b[:3] == a and b[3] == {"name": "perception", "weight": 0.5}
     assert reward_terms(cfg, "papo") == a and reward_terms(cfg, "perception_r1+papo") == b
+    gated = reward_terms(cfg, "perception_gate")
+    assert gated[0] == {"name": "accuracy", "weight": 0.9, "gate": "perception>=1.0"} and gated[1:] == b[1:]
 
 
 @pytest.mark.parametrize("arm", list(ARMS))

@@ -22,9 +22,29 @@ def test_quick_preset_is_smaller_than_full():
     ("perception_weight", -0.5, "perception_weight=-0.5"),
     ("kinds", ("count", "pie"), "pie"),
     ("difficulty", 7, "difficulty=7"),
+    ("choice_share", 1.5, "choice_share=1.5"),
+    ("shortcut", 0.9, "shortcut=0.9 > choice_share"),
+    ("arms", ("grpo", "ppo"), "ppo"),
 ])
 def test_bad_settings_raise_one_clear_error(field, value, needle):
     with pytest.raises(PerceptrlError) as e:
         DemoConfig(**{field: value}).check()
     assert needle in str(e.value.render())
     assert "fix" in e.value.render()
+
+
+def test_experiment_preset_runs_every_arm_with_the_powered_size():
+    from perceptrl.demo.arms import ARMS
+    from perceptrl.demo.power import minimum_detectable_effect
+
+    exp = DemoConfig.preset("experiment")
+    exp.check()
+    assert exp.arms == tuple(ARMS) and exp.arms[0] == "grpo" and exp.seeds >= 5
+    # the held-out size the power calculation asks for: 5 points detectable at psi = 0.3 (docs/demo.md)
+    assert minimum_detectable_effect(exp.seeds * exp.n_eval, 0.3) <= 0.05
+    demo = DemoConfig.preset("demo")
+    assert demo.arms == ("grpo", "perception_r1")
+    quick = DemoConfig.preset("experiment", quick=True, seeds=2)
+    assert quick.arms == exp.arms and quick.seeds == 2 and quick.grpo_steps < exp.grpo_steps
+    with pytest.raises(PerceptrlError, match="unknown preset"):
+        DemoConfig.preset("nope")

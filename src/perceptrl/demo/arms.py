@@ -6,7 +6,11 @@ method (METHODS.md §3); :data:`ARMS` names every arm the experiment knows:
 * ``grpo``: Perception-R1's reward without the perception term (0.9·accuracy + 0.1·format + repetition);
 * ``perception_r1``: the same plus the perception reward, judged by the rules judge;
 * ``papo``, ``vppo``, ``noisy_rollout``: the ``grpo`` reward, trained with that method;
-* ``perception_r1+papo``: the perception reward, trained with PAPO.
+* ``perception_r1+papo``: the perception reward, trained with PAPO;
+* ``perception_gate``: the perception reward also *gates* the accuracy reward (accuracy pays only
+  when every annotated fact is stated right), after PEARL's "fidelity gate" (arXiv 2511.18437). PEARL
+  checks perception with auxiliary rollouts on a checklist of sub-questions; here the check is the
+  rules judge on the response itself, and the threshold (all facts) is ours.
 
 All arms of a seed start from the same warm-started weights, see the same problems in the same
 order with the same seed and step count; only the arm's reward and method differ. A
@@ -37,11 +41,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Arm:
-    """One arm: its label in reports, whether its reward has the perception term, its method."""
+    """One arm: its label in reports, whether its reward has the perception term, its method, and
+    the gate on its accuracy term (``None``: ungated; see :class:`perceptrl.rewards.hybrid.Gate`)."""
 
     label: str
     perception: bool
     method: str
+    accuracy_gate: str | None = None
 
 
 ARMS: dict[str, Arm] = {
@@ -51,6 +57,7 @@ ARMS: dict[str, Arm] = {
     "vppo": Arm("VPPO: GRPO reward, visually dependent tokens", False, "vppo"),
     "noisy_rollout": Arm("NoisyRollout: GRPO reward, half the rollouts on noised images", False, "noisy_rollout"),
     "perception_r1+papo": Arm("Perception-R1 + PAPO", True, "papo"),
+    "perception_gate": Arm("perception-gated accuracy (PEARL-style gate)", True, "grpo", "perception>=1.0"),
 }
 
 
@@ -93,12 +100,16 @@ class PeriodicEval(TrainerCallback):
 
 def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
     """Perception-R1's terms (METHODS.md §1); arms with perception add it with ``cfg.perception_weight``."""
+    spec = get_arm(arm)
+    accuracy: dict[str, Any] = {"name": "accuracy", "weight": 0.9}
+    if spec.accuracy_gate:
+        accuracy["gate"] = spec.accuracy_gate
     terms: list[dict[str, Any]] = [
-        {"name": "accuracy", "weight": 0.9},
+        accuracy,
         {"name": "format", "weight": 0.1, "params": {"pattern": "strict_newlines"}},
         {"name": "repetition", "weight": 1.0},
     ]
-    if get_arm(arm).perception:
+    if spec.perception:
         terms.append({"name": "perception", "weight": cfg.perception_weight})
     return terms
 

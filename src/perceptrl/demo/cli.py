@@ -20,7 +20,7 @@ def add_run_options(p: argparse.ArgumentParser, *, default_out: str, seeds_help:
                    help="weight of the perception reward in the perception arms (default 0.7, Perception-R1)")
     p.add_argument("--arms", default=None, metavar="A,B,...",
                    help="comma-separated arms, the first is the baseline (choose from: "
-                        "grpo, perception_r1, papo, vppo, noisy_rollout, perception_r1+papo)")
+                        "grpo, perception_r1, papo, vppo, noisy_rollout, perception_r1+papo, perception_gate)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="any DemoConfig field, value parsed as YAML (repeatable), e.g. --set sft_steps=200")
     p.add_argument("--restart", action="store_true",

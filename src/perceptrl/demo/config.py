@@ -129,5 +129,5 @@ EXPERIMENT = dict(
     seeds=5,
     n_eval=256,
     grpo_steps=60,
-    arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo"),
+    arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo", "perception_gate"),
 )

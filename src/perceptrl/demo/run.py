@@ -162,6 +162,8 @@ class DemoRun:
     warm: dict[int, dict[str, Any]]
     arms: dict[tuple[int, str], dict[str, Any]]
     seconds: float
+    #: wall seconds of every invocation that worked on this folder (a resumed run sums them)
+    invocations: tuple[float, ...] = ()
 
 
 def _settings_key(settings: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +188,7 @@ def _check_resume(cfg: DemoConfig, out: Path, resume: bool) -> None:
         import shutil
 
         shutil.rmtree(out / "runs")
+        (out / "invocations.json").unlink(missing_ok=True)
         return
     if not isinstance(old, dict) or _settings_key(old) != _settings_key(cfg.as_dict()):
         raise PerceptrlError("this folder holds results of other settings; resuming would mix them",
@@ -268,9 +271,23 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
                     bar.set_postfix_str(f"seed {s} arm {arm}: acc {last.get('accuracy', float('nan')):.2f}")
         _drain(q, bar)
     bar.close()
-    run = DemoRun(out_dir=out, cfg=cfg, warm=warm, arms=arms, seconds=time.time() - t0)
+    seconds = time.time() - t0
+    run = DemoRun(out_dir=out, cfg=cfg, warm=warm, arms=arms, seconds=seconds,
+                  invocations=_record_invocation(out, seconds))
     write_report(run, title=title)
     return run
+
+
+def _record_invocation(out: Path, seconds: float) -> tuple[float, ...]:
+    """Append this invocation's wall time to ``OUT/invocations.json`` (reset with the folder)."""
+    path = out / "invocations.json"
+    try:
+        past = [float(x) for x in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        past = []
+    past.append(round(seconds, 1))
+    _write_json(path, past)
+    return tuple(past)
 
 
 def _drain(q: Any, bar: Any) -> None:

@@ -1,0 +1,55 @@
+"""run_demo's bookkeeping: finished jobs are read back on a rerun, other settings are refused, --restart wipes."""
+
+import json
+
+import pytest
+
+from perceptrl.demo import run as R
+from perceptrl.demo.config import DemoConfig
+from perceptrl.errors import PerceptrlError
+
+
+def _folder(tmp_path, cfg):
+    out = tmp_path / "out"
+    (out / "runs" / "seed-0").mkdir(parents=True)
+    (out / "config.json").write_text(json.dumps(cfg.as_dict()))
+    return out
+
+
+def test_same_settings_resume_and_more_seeds_or_arms_are_compatible(tmp_path):
+    cfg = DemoConfig(seeds=2)
+    out = _folder(tmp_path, cfg)
+    R._check_resume(cfg, out, resume=True)  # same settings
+    R._check_resume(DemoConfig(seeds=5, workers=1, arms=("grpo", "perception_r1", "papo")), out, resume=True)
+    assert (out / "runs" / "seed-0").is_dir()
+
+
+def test_other_settings_are_refused_before_any_work(tmp_path):
+    out = _folder(tmp_path, DemoConfig())
+    with pytest.raises(PerceptrlError) as e:
+        R._check_resume(DemoConfig(grpo_steps=7), out, resume=True)
+    assert "other settings" in e.value.render() and "--restart" in e.value.render()
+
+
+def test_restart_discards_finished_jobs(tmp_path):
+    out = _folder(tmp_path, DemoConfig())
+    (out / "runs" / "seed-0" / "arm-grpo.json").write_text("{}")
+    R._check_resume(DemoConfig(grpo_steps=7), out, resume=False)
+    assert not (out / "runs").exists()
+
+
+def test_a_half_written_result_is_not_trusted(tmp_path):
+    good, torn, missing = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    R._write_json(good, {"seed": 0})
+    torn.write_text('{"seed": 0, "evals": [')
+    assert R._load_done(good) == {"seed": 0}
+    assert R._load_done(torn) is None and R._load_done(missing) is None
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_invocations_add_up_and_restart_resets_them(tmp_path):
+    out = _folder(tmp_path, DemoConfig())
+    assert R._record_invocation(out, 10.04) == (10.0,)
+    assert R._record_invocation(out, 2.0) == (10.0, 2.0)
+    R._check_resume(DemoConfig(grpo_steps=7), out, resume=False)
+    assert not (out / "invocations.json").exists()
