@@ -91,8 +91,9 @@ _CHOICE_LINE = re.compile(r"^\s*\(?([A-H])\)?\s*[:.：)]\s*(.+?)\s*$")
 
 
 def parse_inline_choices(text: str) -> list[str] | None:
-    """Options written inside a question, after ``Choices:`` (MathVerse ``A:6``, MathVista ``(A) 6``)."""
-    m = re.search(r"Choices\s*:?\s*\n", text, re.IGNORECASE)
+    """Options written inside a question, after ``Choices:`` or ``Choice:`` (MathVerse ``A:6``,
+    MathVista ``(A) 6``)."""
+    m = re.search(r"Choices?\s*:?\s*\n", text, re.IGNORECASE)
     if not m:
         return None
     options: list[str] = []
