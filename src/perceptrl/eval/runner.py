@@ -201,6 +201,11 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
                 fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)",
             )
         verdicts = judge.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
+    elif protocol.scorer == "lmms_eval":
+        from perceptrl.eval.harness_lmms import LmmsEvalScorer
+
+        scorer = judge if isinstance(judge, LmmsEvalScorer) else LmmsEvalScorer(getattr(judge, "client", judge))
+        verdicts = scorer.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
     else:
         verdicts = [score_response(r["response"], by_key[item_key(r)]) for r in responses]
     rows = [
