@@ -34,6 +34,7 @@ from perceptrl.eval.benchmarks import base_name, load_benchmark
 from perceptrl.eval.generate import iter_generate_hf, iter_generate_vllm
 from perceptrl.eval.metrics import bench_metrics
 from perceptrl.eval.protocols import Protocol, get_protocol
+from perceptrl.eval.provenance import judge_settings, perceptrl_version, template_hash
 from perceptrl.eval.report import write_report
 from perceptrl.eval.scoring import score_response
 from perceptrl.eval.store import (
@@ -139,8 +140,11 @@ def generate_run(
     _check_run_config(out, {
         "model": model_name,
         "protocol": protocol.name,
+        "harness": perceptrl_version(),
         "decoding": decoding.as_dict(),
         "template": template,
+        "template_hash": template_hash(template),
+        "pixels": {"min_pixels": protocol.min_pixels, "max_pixels": protocol.max_pixels},
         "backend": backend,
         "benches": [{"name": b, "source": (sources or {}).get(b)} for b in examples],
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -223,12 +227,14 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
     for bench, its in items_by_bench.items():
         scores = {str(it["id"]): sum(v) / len(v) for it in its if (v := per_item.get((bench, str(it["id"]))))}
         benches[bench] = bench_metrics(base_name(bench), its, scores)
-    run_decoding = config.get("decoding", {})
+    run_decoding = config.get("decoding") or {}  # imported runs do not know their decoding
     summary = {
         "run": str(run),
         "model": config.get("model"),
         "protocol": protocol.name,
         "scorer": protocol.scorer,
+        "scoring_harness": protocol.harness,
+        "judge": judge_settings(judge) if protocol.scorer != "rules" else None,
         "decoding": run_decoding,
         "decoding_mismatch": run_decoding.get("temperature") != protocol.decoding.temperature
         or run_decoding.get("num_samples") != protocol.decoding.num_samples,
