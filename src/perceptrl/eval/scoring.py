@@ -37,7 +37,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from perceptrl.eval.gold import gold_variants
+from perceptrl.eval.gold import bare_value, gold_variants
 from perceptrl.rewards.accuracy import answers_match
 from perceptrl.rewards.answer import extract_answer
 
@@ -176,4 +176,21 @@ def score_response(response: str, item: Mapping[str, Any]) -> dict[str, Any]:
             precision=int(precision) if precision is not None else None,
             tolerance=meta.get("tolerance"),
         )
+    if not ok and pre is None and options:
+        ok = _matches_option_value(pred, variants[-1], options, precision, meta.get("tolerance"))
     return {"correct": bool(ok), "pred": pred, "extracted_by": how}
+
+
+def _matches_option_value(pred: str, gold: str, options: list[str], precision, tolerance) -> bool:
+    """A value answer to a letter gold, compared by the values the options state: option texts
+    carry units (``0.5cm2``, ``5 cm``) that the matcher would read as part of the value, and a
+    bare number must not match the last number of an option. Right only when the prediction's
+    value equals the gold option's value and no other option's."""
+    g = gold.strip().strip("().")
+    if not (len(g) == 1 and g in _LETTERS[: len(options)]) or re.fullmatch(r"\(?[A-Za-z]\)?\.?", pred.strip()):
+        return False
+    value = bare_value(pred)
+    hits = [i for i, o in enumerate(options)
+            if answers_match(value, bare_value(o), precision=int(precision) if precision is not None else None,
+                             tolerance=tolerance)]
+    return hits == [_LETTERS.index(g)]
