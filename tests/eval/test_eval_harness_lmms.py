@@ -102,3 +102,32 @@ def test_parity_sets_are_large_enough():
     for bench in ("mathvista", "mathverse"):
         lines = [json.loads(x) for x in (DATA / f"parity_{bench}.jsonl").read_text().splitlines() if x.strip()]
         assert len(lines) >= 200 and all(ln["item"]["metadata"]["bench"] == bench for ln in lines)
+
+
+def test_harness_prompts_follow_lmms_eval():
+    from perceptrl.eval.harness_lmms import harness_problem
+
+    meta = {"question": "What fraction is blue?", "question_type": "multi_choice", "answer_type": "text",
+            "options": ["3/11", "8/11"], "unit": None}
+    assert harness_problem("mathvista", "official query", meta) == (
+        "Question: What fraction is blue?\nChoices:\n(A) 3/11\n(B) 8/11\nHint: Please answer the question and provide "
+        "the correct option letter, e.g., A, B, C, D, at the end.")
+    meta = {"question": "How long is it?", "question_type": "free_form", "answer_type": "float", "precision": 1,
+            "unit": "cm"}
+    assert harness_problem("mathvista", "q", meta).startswith("Question: How long is it? (Unit: cm)\nHint: ")
+    assert harness_problem("mathverse", "question", {"query_wo": "Please answer: find x."}) == "Please answer: find x."
+    assert harness_problem("geo3k", "problem", {}) == "problem"
+
+
+def test_lmms_eval_run_uses_their_prompts_and_scores(bench_sources, tiny_vlm, tmp_path):
+    from perceptrl.eval.runner import run_eval
+    from perceptrl.eval.store import load_run
+
+    proto = get_protocol("lmms_eval", max_new_tokens=4)
+    summary = run_eval("tiny", [("mathvista", str(bench_sources["mathvista"]))], tmp_path, protocol=proto,
+                       loaded=tiny_vlm, progress=False, report=False)
+    config, items, responses = load_run(tmp_path)
+    assert config["template"] == "lmms_eval" and config["pixels"] == {"min_pixels": 200704, "max_pixels": 1605632}
+    item = {i["id"]: i for i in items}[responses[0]["id"]]
+    assert f"Question: {item['metadata']['question']}" in responses[0]["prompt"]
+    assert summary["scoring_harness"] == "lmms-eval 0.7.3" and summary["benches"]["mathvista"]["n"] == len(items)

@@ -152,6 +152,7 @@ def map_mathvista(row: Mapping[str, Any], idx: int, root: str | None) -> Example
             "precision": _precision(row.get("precision")),
             "unit": _text(row.get("unit")) or None,
             "task": _text(extra.get("task")) or None,  # e.g. "geometry problem solving"
+            "question": _text(row.get("question")) or None,  # lmms-eval's prompt is built from it
         },
         root=root,
     )
@@ -175,6 +176,7 @@ def map_mathverse(row: Mapping[str, Any], idx: int, root: str | None) -> Example
             "problem_version": version,
             "problem_index": _text(row.get("problem_index")),
             "question_type": _text(row.get("question_type")),
+            "query_wo": _text(row.get("query_wo")) or None,  # lmms-eval's prompt
         },
         root=root,
     )

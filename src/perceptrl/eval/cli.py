@@ -143,7 +143,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-new-tokens", type=int, help="override the protocol's 4096")
     p.add_argument("--k", type=int, help="samples per item for avg_at_k (default 8)")
     p.add_argument("--seed", type=int, help="sampling seed (default 0)")
-    p.add_argument("--template", default="perception_r1", help="prompt template (default perception_r1)")
+    p.add_argument("--template", help="prompt template (default: the protocol's: perception_r1; lmms_eval for "
+                                      "--protocol lmms_eval, lmms-eval's own prompts)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="generation backend (default hf)")
     p.add_argument("--image-root", metavar="DIR", help="folder relative image paths start from (default: the data "
                    "file's folder, or a parent where the images are, as in MATH-V's repository)")

@@ -49,6 +49,48 @@ log = logging.getLogger(__name__)
 HARNESS = "lmms-eval 0.7.3"
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
+# ------------------------------------------------------------------------- prompts (template)
+
+#: Template name of lmms-eval's prompts (``--template lmms_eval``, the ``lmms_eval`` protocol's default).
+TEMPLATE = "lmms_eval"
+# MathVista's own hint sentences (they are also inside the benchmark's ``query`` field); lmms-eval's
+# step-by-step prompt puts the question, the choices, then the hint.
+MATHVISTA_HINTS = {
+    "multi_choice": "Hint: Please answer the question and provide the correct option letter, e.g., A, B, C, D, at the end.",
+    "integer": "Hint: Please answer the question requiring an integer answer and provide the final value, e.g., 1, 2, 3, at the end.",
+    ("float", 1): "Hint: Please answer the question requiring a floating-point number with one decimal place and provide the final value, e.g., 1.2, 1.3, 1.4, at the end.",
+    ("float", 2): "Hint: Please answer the question requiring a floating-point number with two decimal places and provide the final value, e.g., 1.23, 1.34, 1.45, at the end.",
+    "list": "Hint: Please answer the question requiring a Python list as an answer and provide the final list, e.g., [1, 2, 3], [1.2, 1.3, 1.4], at the end.",
+}
+#: What the template hash of ``lmms_eval`` covers (a change here changes the hash).
+TEMPLATE_SPEC = "lmms-eval 0.7.3 prompts: mathvista step-by-step (question, unit, choices, hint); mathverse query_wo\n" + \
+    "\n".join(f"{k}: {v}" for k, v in MATHVISTA_HINTS.items())
+
+
+def harness_problem(bench: str, problem: str, metadata: Mapping[str, Any]) -> str:
+    """The text lmms-eval's task gives the model for one item (zero-shot), from our item fields.
+
+    MathVista (``shot_type: step-by-step``): ``Question: …`` (`` (Unit: …)``), ``Choices:`` with
+    ``(A) …`` lines, then the hint of the answer type. MathVerse (``query_type: query_wo``): the
+    benchmark's ``query_wo``. Other benchmarks, or items loaded without those fields: ``problem``."""
+    base = bench.split(":")[0]
+    if base == "mathvista" and metadata.get("question"):
+        qtype, atype = metadata.get("question_type"), metadata.get("answer_type")
+        key = "multi_choice" if qtype == "multi_choice" else (atype, metadata.get("precision")) if atype == "float" else atype
+        hint = MATHVISTA_HINTS.get(key)
+        if hint is None:  # lmms-eval has no hint for it either (its prompt builder fails there)
+            return problem
+        text = f"Question: {metadata['question']}" + (f" (Unit: {metadata['unit']})" if metadata.get("unit") else "")
+        opts = metadata.get("options") or []
+        parts = [text]
+        if opts:
+            parts.append("Choices:\n" + "\n".join(f"({_LETTERS[i]}) {o}" for i, o in enumerate(opts)))
+        return "\n".join([*parts, hint])
+    if base == "mathverse" and metadata.get("query_wo"):
+        return str(metadata["query_wo"])
+    return problem
+
+
 # ----------------------------------------------------------------------------- MathVista
 
 # Our own few-shot extraction prompt, in the structure lmms-eval uses: an instruction, worked

@@ -32,6 +32,7 @@ class Protocol:
     harness: str = "perceptrl"  # whose scoring rules the verdicts follow
     min_pixels: int | None = None  # image bounds the harness uses (None: the processor's own)
     max_pixels: int | None = None
+    template: str = "perception_r1"  # default prompt template of runs under this protocol
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -40,7 +41,8 @@ PROTOCOLS: dict[str, Protocol] = {
     # PAPO / VPPO: avg@8 at temperature 1.0
     "avg_at_k": Protocol("avg_at_k", Decoding(temperature=1.0, top_p=1.0, max_new_tokens=4096, num_samples=8), "rules"),
     "lmms_eval": Protocol("lmms_eval", Decoding(temperature=0.0, max_new_tokens=16384), "lmms_eval",
-                          harness="lmms-eval 0.7.3", min_pixels=256 * 28 * 28, max_pixels=1605632),
+                          harness="lmms-eval 0.7.3", min_pixels=256 * 28 * 28, max_pixels=1605632,
+                          template="lmms_eval"),
 }
 
 

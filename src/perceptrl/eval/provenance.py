@@ -37,8 +37,9 @@ def template_hash(template: str | None) -> str | None:
     if template is None:
         return None
     from perceptrl.data.prompt import PROMPT_TEMPLATES
+    from perceptrl.eval.harness_lmms import TEMPLATE, TEMPLATE_SPEC
 
-    text = PROMPT_TEMPLATES.get(template, template)
+    text = TEMPLATE_SPEC if template == TEMPLATE else PROMPT_TEMPLATES.get(template, template)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

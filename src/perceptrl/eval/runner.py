@@ -116,6 +116,26 @@ def _validate(examples: dict[str, list[Example]], processor, template: str, sour
             raise
 
 
+def _harness_prompts(pending: dict[str, list[Example]], template: str) -> str:
+    """For ``--template lmms_eval``: each example's problem becomes lmms-eval's prompt text
+    (:func:`perceptrl.eval.harness_lmms.harness_problem`), rendered as it is; the stored items keep
+    the benchmark's own fields (the scorers read them). Returns the template to render with."""
+    from perceptrl.eval.harness_lmms import TEMPLATE, harness_problem
+
+    if template != TEMPLATE:
+        return template
+    import dataclasses
+
+    def rewrite(bench: str, ex: Example) -> Example:
+        text = harness_problem(bench, ex.problem, ex.metadata)
+        # the harness prompt lists the options itself
+        return ex if text == ex.problem else dataclasses.replace(ex, problem=text, choices=None)
+
+    for bench, exs in pending.items():
+        pending[bench] = [rewrite(bench, ex) for ex in exs]
+    return "{problem}"
+
+
 def generate_run(
     out_dir: str | Path,
     examples: dict[str, list[Example]],
@@ -162,6 +182,7 @@ def generate_run(
         log.info("all %d items already generated in %s", sum(len(v) for v in examples.values()), out)
         return 0
     model, processor = load_model()
+    template = _harness_prompts(pending, template)
     _validate({b: v for b, v in pending.items() if v}, None if backend == "vllm" else processor, template, sources)
     from tqdm.auto import tqdm
 
@@ -281,7 +302,7 @@ def run_eval(
     protocol: str | Protocol = "greedy_rules",
     limit: int | None = None,
     batch_size: int = 8,
-    template: str = "perception_r1",
+    template: str | None = None,
     backend: str = "hf",
     judge=None,
     offline: bool | None = None,
@@ -295,6 +316,7 @@ def run_eval(
     ``loaded`` passes an already loaded ``(model, processor)`` (``model`` is then only its name).
     """
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    template = template or proto.template
     if proto.scorer == "judge" and judge is None:
         raise PerceptrlError(f"protocol {proto.name} needs an LLM judge", where="--protocol",
                              fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)")
