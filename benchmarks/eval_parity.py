@@ -158,6 +158,34 @@ def fuzz_lines(files, n: int, seed: int = 0) -> list[dict]:
     return out
 
 
+PROMPT_CASES = [
+    {"question": "What fraction of the shape is blue?", "question_type": "multi_choice", "answer_type": "text",
+     "choices": ["3/11", "8/11", "6/11", "3/5"], "unit": "", "precision": None},
+    {"question": "How much money does Luca need?", "question_type": "free_form", "answer_type": "float",
+     "choices": None, "unit": "$", "precision": 2},
+    {"question": "What is the length?", "question_type": "free_form", "answer_type": "float", "choices": None,
+     "unit": "", "precision": 1},
+    {"question": "How many bars?", "question_type": "free_form", "answer_type": "integer", "choices": None, "unit": "",
+     "precision": None},
+    {"question": "Which years?", "question_type": "free_form", "answer_type": "list", "choices": None, "unit": "",
+     "precision": None},
+]
+
+
+def prompt_parity(vista) -> tuple[int, int]:
+    """Our ``lmms_eval`` template vs lmms-eval's own MathVista prompt (mathvista_testmini_cot kwargs)."""
+    from perceptrl.eval.harness_lmms import harness_problem
+
+    kwargs = {"shot_type": "step-by-step", "shot": 0, "use_caption": False, "use_ocr": False}
+    same = 0
+    for c in PROMPT_CASES:
+        theirs = vista.mathvista_doc_to_text({**c, "caption": "", "ocr": ""}, kwargs)
+        meta = {"question": c["question"], "question_type": c["question_type"], "answer_type": c["answer_type"],
+                "options": c["choices"], "unit": c["unit"] or None, "precision": c["precision"]}
+        same += harness_problem("mathvista", "", meta) == theirs
+    return same, len(PROMPT_CASES)
+
+
 def _pct(a: int, n: int) -> str:
     return f"{100 * a / n:.1f}%" if n else "-"
 
@@ -192,6 +220,8 @@ def main(argv=None) -> int:
         return 0
     stats = measure([*args.files, *fuzz_lines(args.files, args.fuzz)] if args.fuzz else args.files, mods)
     print(format_table(stats))
+    same, n = prompt_parity(mods[0])
+    print(f"\nMathVista prompts identical to lmms-eval's (step-by-step): {same}/{n}")
     if args.json:
         Path(args.json).write_text(json.dumps({b: {k: v for k, v in s.items() if k != "examples"}
                                                for b, s in stats.items()}, indent=2))
