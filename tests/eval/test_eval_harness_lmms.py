@@ -124,8 +124,27 @@ def test_lmms_eval_run_uses_their_prompts_and_scores(bench_sources, tiny_vlm, tm
     from perceptrl.eval.store import load_run
 
     proto = get_protocol("lmms_eval", max_new_tokens=4)
-    summary = run_eval("tiny", [("mathvista", str(bench_sources["mathvista"]))], tmp_path, protocol=proto,
-                       loaded=tiny_vlm, progress=False, report=False)
+    ip = tiny_vlm[1].image_processor
+
+    def bounds(p):  # transformers 5 keeps them in size (shortest_edge / longest_edge, in pixels)
+        return (p.size["shortest_edge"], p.size["longest_edge"])
+
+    before = bounds(ip)
+    seen = []
+    real = ip.__class__.__call__
+
+    def spy(self, *a, **k):  # the bounds in force while the run's images are processed
+        seen.append(bounds(self))
+        return real(self, *a, **k)
+
+    ip.__class__.__call__ = spy
+    try:
+        summary = run_eval("tiny", [("mathvista", str(bench_sources["mathvista"]))], tmp_path, protocol=proto,
+                           loaded=tiny_vlm, progress=False, report=False)
+    finally:
+        ip.__class__.__call__ = real
+    assert seen and set(seen) == {(200704, 1605632)}
+    assert bounds(ip) == before != (200704, 1605632)  # the shared processor is given back unchanged
     config, items, responses = load_run(tmp_path)
     assert config["template"] == "lmms_eval" and config["pixels"] == {"min_pixels": 200704, "max_pixels": 1605632}
     item = {i["id"]: i for i in items}[responses[0]["id"]]

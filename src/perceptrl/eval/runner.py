@@ -20,6 +20,7 @@ loses at most the batch in flight and never duplicates a record.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -182,6 +183,34 @@ def generate_run(
         log.info("all %d items already generated in %s", sum(len(v) for v in examples.values()), out)
         return 0
     model, processor = load_model()
+    with _pixel_bounds(processor, protocol.min_pixels, protocol.max_pixels):
+        return _generate_pending(responses, pending, todo, model, processor, model_name=model_name, decoding=decoding,
+                                 template=template, batch_size=batch_size, backend=backend, sources=sources,
+                                 progress=progress)
+
+
+@contextlib.contextmanager
+def _pixel_bounds(processor, min_pixels: int | None, max_pixels: int | None):
+    """The protocol's image bounds (lmms-eval's Qwen2.5-VL wrapper: 200,704 – 1,605,632 pixels) on the
+    processor for the generation, then the processor's own again (callers may share it)."""
+    ip = getattr(processor, "image_processor", None)
+    if ip is None or (min_pixels is None and max_pixels is None):
+        yield
+        return
+    from perceptrl.train.run import _set_pixel_bounds  # the one helper training uses
+
+    saved = {k: getattr(ip, k) for k in ("size", "min_pixels", "max_pixels") if hasattr(ip, k)}
+    _set_pixel_bounds(processor, min_pixels, max_pixels)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(ip, k, v)
+
+
+def _generate_pending(responses: JsonlLog, pending, todo: int, model, processor, *, model_name, decoding, template,
+                      batch_size, backend, sources, progress) -> int:
+    """Generate and persist every pending (bench, item, sample), one batch at a time."""
     template = _harness_prompts(pending, template)
     _validate({b: v for b, v in pending.items() if v}, None if backend == "vllm" else processor, template, sources)
     from tqdm.auto import tqdm
