@@ -383,13 +383,17 @@ class LmmsEvalScorer:
 
     name = "lmms_eval"
 
+    #: sampling settings of the two LLM calls (lmms-eval's: greedy, 256 tokens to extract, 5 to judge)
+    params = {"temperature": 0.0, "max_tokens_extract": 256, "max_tokens_judge": 5}
+
     def __init__(self, client=None, *, extract=None, judge=None):
         self.client = client
         self.extract = extract
         self.judge = judge
 
     async def _ask(self, prompt: str, max_tokens: int) -> str:
-        reply = await self.client.complete([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=max_tokens)
+        reply = await self.client.complete([{"role": "user", "content": prompt}], temperature=self.params["temperature"],
+                                           max_tokens=max_tokens)
         return (reply or "").strip()
 
     async def _mathvista(self, response: str, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -403,7 +407,7 @@ class LmmsEvalScorer:
                 extraction, how = self.extract(prompt, response, item), "llm"
             elif self.client is not None:
                 try:
-                    extraction, how = await self._ask(prompt, 256), "llm"
+                    extraction, how = await self._ask(prompt, self.params["max_tokens_extract"]), "llm"
                 except Exception as e:  # noqa: BLE001 - the client already retried
                     log.warning("lmms_eval extraction failed for item %s: %s", item.get("id"), e)
                     return {"correct": False, "pred": None, "extracted_by": "unresolved", "judge_error": str(e)}
@@ -430,7 +434,7 @@ class LmmsEvalScorer:
                 reply = self.judge(prompt, what, item)
             else:
                 try:
-                    reply = await self._ask(prompt, 5)
+                    reply = await self._ask(prompt, self.params["max_tokens_judge"])
                 except Exception as e:  # noqa: BLE001
                     return {**out, "judge_error": str(e)}
             if _judge_int(reply) == 1:

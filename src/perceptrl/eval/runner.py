@@ -260,6 +260,7 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
 
         scorer = judge if isinstance(judge, LmmsEvalScorer) else LmmsEvalScorer(getattr(judge, "client", judge))
         verdicts = scorer.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
+        judge = scorer if scorer.client is not None else None  # the settings recorded are the ones used
     else:
         verdicts = [score_response(r["response"], by_key[item_key(r)]) for r in responses]
     rows = [
