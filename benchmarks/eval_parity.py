@@ -103,28 +103,27 @@ def measure(files, mods) -> dict:
                                        "lmms_correct": 0, "ours_correct": 0, "own_correct": 0,
                                        "disagreements": Counter(), "own_disagreements": Counter(), "examples": []})
     for line in _lines(files):
-        if True:
-            bench = line["item"]["metadata"]["bench"] + ("/fuzz" if line.get("cls") == "fuzz" else "")
-            theirs, rule = (lmms_mathvista(vista, line) if bench.startswith("mathvista")
-                            else lmms_reasoning(reasoning, line))
-            mine, _ = ours(line)
-            own = own_protocol(line)
-            s = stats[bench]
-            s["n"] += 1
-            s["agree"] += mine == theirs
-            s["rule_n"] += rule
-            s["rule_agree"] += rule and mine == theirs
-            s["own_agree"] += own == theirs
-            s["lmms_correct"] += theirs
-            s["ours_correct"] += mine
-            s["own_correct"] += own
-            if mine != theirs:
-                s["disagreements"][f"{line.get('cls', '?')}: lmms {theirs} / ours {mine}"] += 1
-                s["examples"].append({"id": line["item"]["id"], "gold": line["item"]["answer"],
-                                      "response": line["response"][-120:], "lmms": theirs, "ours": mine})
-            if own != theirs:
-                key = f"gold {line['item']['answer']!r} / response {line['response'][-60:]!r}: lmms {theirs}, own {own}"
-                s["own_disagreements"][key] += 1
+        bench = line["item"]["metadata"]["bench"] + ("/fuzz" if line.get("cls") == "fuzz" else "")
+        theirs, rule = (lmms_mathvista(vista, line) if bench.startswith("mathvista")
+                        else lmms_reasoning(reasoning, line))
+        mine, _ = ours(line)
+        own = own_protocol(line)
+        s = stats[bench]
+        s["n"] += 1
+        s["agree"] += mine == theirs
+        s["rule_n"] += rule
+        s["rule_agree"] += rule and mine == theirs
+        s["own_agree"] += own == theirs
+        s["lmms_correct"] += theirs
+        s["ours_correct"] += mine
+        s["own_correct"] += own
+        if mine != theirs:
+            s["disagreements"][f"{line.get('cls', '?')}: lmms {theirs} / ours {mine}"] += 1
+            s["examples"].append({"id": line["item"]["id"], "gold": line["item"]["answer"],
+                                  "response": line["response"][-120:], "lmms": theirs, "ours": mine})
+        if own != theirs:
+            key = f"gold {line['item']['answer']!r} / response {line['response'][-60:]!r}: lmms {theirs}, own {own}"
+            s["own_disagreements"][key] += 1
     return {b: {**s, "disagreements": dict(s["disagreements"]), "own_disagreements": dict(s["own_disagreements"])}
             for b, s in stats.items()}
 

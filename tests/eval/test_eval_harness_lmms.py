@@ -150,3 +150,17 @@ def test_lmms_eval_run_uses_their_prompts_and_scores(bench_sources, tiny_vlm, tm
     item = {i["id"]: i for i in items}[responses[0]["id"]]
     assert f"Question: {item['metadata']['question']}" in responses[0]["prompt"]
     assert summary["scoring_harness"] == "lmms-eval 0.7.3" and summary["benches"]["mathvista"]["n"] == len(items)
+
+
+def test_rescore_without_judge_counts_unresolved(tmp_path):
+    from perceptrl.eval.runner import score_run
+
+    item = vista("2")
+    item["bench"] = "mathvista"
+    (tmp_path / "run.json").write_text(json.dumps({"model": "m", "protocol": "lmms_eval", "decoding": {}}))
+    (tmp_path / "items.jsonl").write_text(json.dumps(item) + "\n")
+    (tmp_path / "responses.jsonl").write_text("".join(json.dumps(
+        {"bench": "mathvista", "id": "1", "sample": s, "prompt": "", "response": r}) + "\n"
+        for s, r in enumerate(["2", "so it is 2"])))
+    s = score_run(tmp_path, get_protocol("lmms_eval"))
+    assert s["unresolved"] == 1 and s["judge"] is None and s["benches"]["mathvista"]["accuracy"] == 0.5

@@ -292,6 +292,11 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
         "n_responses": len(rows),
         "benches": benches,
     }
+    unresolved = sum(1 for r in rows if r.get("extracted_by") == "unresolved")
+    if unresolved:
+        summary["unresolved"] = unresolved
+        log.warning("%d responses need the LLM extraction step of %s and no judge was given: counted wrong "
+                    "(pass --judge-base-url/--judge-model to resolve them)", unresolved, protocol.name)
     if judge is not None and hasattr(judge, "client") and hasattr(judge.client, "usage"):
         summary["judge_usage"] = dict(judge.client.usage)
         summary["judge_errors"] = sum(1 for r in rows if r.get("judge_error"))
