@@ -92,3 +92,5 @@ def test_cli_import(tmp_path, capsys):
     assert main(["eval", "import", "--from", "lmms-eval", str(VISTA), str(VERSE), "--out", str(out), "--model", "qwen7b"]) == 0
     assert "mathvista" in capsys.readouterr().out
     assert load_scores(out)[0]["model"] == "qwen7b"
+    assert main(["eval", "report", str(out)]) == 0  # their verdicts tabled like ours
+    assert "| mathverse | 3 | 66.7 |" in (out / "report.md").read_text()

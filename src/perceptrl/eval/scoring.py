@@ -23,9 +23,10 @@ shared matcher:
   (math-verify keeps only the last number of such prose);
 * a multi-letter gold (``C\nD``, ``C, D``) matches the same *set* of letters, nothing less.
 
-Extraction also reads a bare option text (``… it is a quarter.``) when the item has options and no
-letter is found, and takes a short one-line response whole (``yes``, ``S 23.5°W``) before falling
-back to its last number.
+Extraction also reads a final ``Answer: …`` line (``**Answer:** B``, ``Final answer: 12.``), a
+bare option text (``… it is a quarter.``) when the item has options and no letter is found, and
+takes a short one-line response whole (``yes``, ``S 23.5°W``) before falling back to its last
+number.
 
 Items reach the scorer as plain dicts (``items.jsonl`` of a run), so stored runs can be rescored
 without the benchmark files.
@@ -87,12 +88,31 @@ def _fallback_answer(response: str, options: list[str] | None) -> str | None:
     return nums[-1].replace(",", "") if nums else None
 
 
+# a final "Answer: …" line, as chat models write it in markdown ("**Answer:** B", "Final answer: 12.")
+_ANSWER_LINE = re.compile(r"^[\s*#_>-]*(?:final\s+)?answer\s*[*_]*\s*[:：]\s*[*_]*\s*(.+?)\s*$",
+                          re.IGNORECASE | re.MULTILINE)
+
+
+def _answer_line(response: str) -> str | None:
+    hits = _ANSWER_LINE.findall(response)
+    if not hits:
+        return None
+    ans = re.sub(r"^[*_]+|[*_]+$", "", hits[-1]).strip().rstrip(".").strip()
+    return ans or None
+
+
 def extract_prediction(response: str, item: Mapping[str, Any]) -> tuple[str | None, str]:
-    """``(answer, how)`` with ``how`` in ``answer_tag | boxed | phrase | fallback | none``."""
+    """``(answer, how)`` with ``how`` in ``answer_tag | boxed | phrase | answer_line | fallback | none``."""
     ans = extract_answer(response)
     if ans is not None:
         how = "answer_tag" if "<answer>" in response.lower() else "boxed" if "\\boxed" in response or "\\fbox" in response else "phrase"
-        return ans, how
+        if how == "phrase":  # markdown emphasis around a phrase answer ("**Answer:** B" reads as "** B")
+            ans = re.sub(r"^[*_\s]+|[*_\s]+$", "", ans)
+        if ans:
+            return ans, how
+    ans = _answer_line(response or "")
+    if ans is not None:
+        return ans, "answer_line"
     ans = _fallback_answer(response or "", item_options(item))
     return (ans, "fallback") if ans is not None else (None, "none")
 

@@ -100,6 +100,7 @@ def vista_responses(stated: str):
     yield "answer_tag", f"<think>Reading the figure carefully and checking each value.</think>\n<answer>{stated}</answer>"
     yield "boxed", f"From the chart the value follows directly. Therefore the answer is \\boxed{{{stated}}}."
     yield "sentence", f"Looking at the image, I compare the marked parts. The answer is {stated}."
+    yield "markdown", f"**Reasoning:** compare the parts.\n\n**Answer:** {stated}"
 
 
 # ----------------------------------------------------------------------------- MathVerse
@@ -145,6 +146,9 @@ def verse_responses(stated: str):
     yield "boxed", f"Solving, we find the result.\n\\boxed{{{stated}}}"
     yield "sentence", f"By the properties of the figure, the answer is {stated}."
     yield "two_tags", f"<think>First guess: <answer>0</answer>, but recheck.</think>\n<answer>{stated}</answer>"
+    yield "markdown", f"**Step 1.** Apply the theorem.\n**Step 2.** Simplify.\n\n**Answer:** {stated}"
+    yield "final_line", f"We get the value after simplifying.\nFinal answer: {stated}."
+    yield "empty_box", f"\\boxed{{}} is left blank; the result is {stated}"
 
 
 def build() -> dict[str, int]:
