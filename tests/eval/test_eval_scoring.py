@@ -103,7 +103,9 @@ def test_extraction_order():
     assert extract_prediction("<answer>\n x = \\boxed{5}\n</answer>", item) == ("5", "answer_tag")
     assert extract_prediction("so \\boxed{3} and then \\boxed{4}", item) == ("4", "boxed")
     assert extract_prediction("1 + 2 = 3, then 3 * 4 = 12", item) == ("12", "fallback")
-    assert extract_prediction("nothing numeric", item) == (None, "none")
+    assert extract_prediction("I cannot tell from this picture.", item) == (None, "none")
+    # a short one-line response is taken whole (bare words and free-form answers: issue 16)
+    assert extract_prediction("even", item) == ("even", "fallback")
 
 
 def test_strip_unit_only_strips_the_unit():

@@ -91,8 +91,9 @@ _CHOICE_LINE = re.compile(r"^\s*\(?([A-H])\)?\s*[:.：)]\s*(.+?)\s*$")
 
 
 def parse_inline_choices(text: str) -> list[str] | None:
-    """Options written inside a question, after ``Choices:`` (MathVerse ``A:6``, MathVista ``(A) 6``)."""
-    m = re.search(r"Choices\s*:?\s*\n", text, re.IGNORECASE)
+    """Options written inside a question, after ``Choices:`` or ``Choice:`` (MathVerse ``A:6``,
+    MathVista ``(A) 6``)."""
+    m = re.search(r"Choices?\s*:?\s*\n", text, re.IGNORECASE)
     if not m:
         return None
     options: list[str] = []
@@ -151,6 +152,7 @@ def map_mathvista(row: Mapping[str, Any], idx: int, root: str | None) -> Example
             "precision": _precision(row.get("precision")),
             "unit": _text(row.get("unit")) or None,
             "task": _text(extra.get("task")) or None,  # e.g. "geometry problem solving"
+            "question": _text(row.get("question")) or None,  # lmms-eval's prompt is built from it
         },
         root=root,
     )
@@ -174,6 +176,7 @@ def map_mathverse(row: Mapping[str, Any], idx: int, root: str | None) -> Example
             "problem_version": version,
             "problem_index": _text(row.get("problem_index")),
             "question_type": _text(row.get("question_type")),
+            "query_wo": _text(row.get("query_wo")) or None,  # lmms-eval's prompt
         },
         root=root,
     )

@@ -4,6 +4,7 @@
     perceptrl eval rescore runs/base --protocol greedy_judge --judge-base-url http://127.0.0.1:8000/v1 --judge-model qwen
     perceptrl eval compare runs/base runs/ours
     perceptrl eval report runs/base
+    perceptrl eval import --from lmms-eval OUT/MODEL/*_samples_mathvista_testmini_cot.jsonl --out runs/lmms
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.config import JudgeConfig
 
-ACTIONS = ("rescore", "compare", "report")
+ACTIONS = ("rescore", "compare", "report", "import")
 
 
 def _add_judge_args(p: argparse.ArgumentParser) -> None:
@@ -91,7 +92,7 @@ def cmd_compare(args) -> int:
     from perceptrl.eval.compare import compare_runs, format_comparison
 
     result = compare_runs(args.run_a, args.run_b, protocol_a=args.protocol_a, protocol_b=args.protocol_b,
-                          labels_a=args.labels_a, labels_b=args.labels_b)
+                          labels_a=args.labels_a, labels_b=args.labels_b, force=args.force)
     print(format_comparison(result))
     if args.json:
         from perceptrl.eval.store import write_json_atomic
@@ -109,8 +110,18 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from perceptrl.eval.importers import import_lmms_eval
+
+    summary = import_lmms_eval(args.files, args.out, model=args.model)
+    _print_summary(summary)
+    print(f"imported into: {args.out} (scores under protocol {summary['protocol']})")
+    return 0
+
+
 def _dispatch(args) -> int:
-    return {"rescore": cmd_rescore, "compare": cmd_compare, "report": cmd_report}.get(args.eval_action, cmd_run)(args)
+    return {"rescore": cmd_rescore, "compare": cmd_compare, "report": cmd_report,
+            "import": cmd_import}.get(args.eval_action, cmd_run)(args)
 
 
 def register(subparsers) -> None:
@@ -132,7 +143,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-new-tokens", type=int, help="override the protocol's 4096")
     p.add_argument("--k", type=int, help="samples per item for avg_at_k (default 8)")
     p.add_argument("--seed", type=int, help="sampling seed (default 0)")
-    p.add_argument("--template", default="perception_r1", help="prompt template (default perception_r1)")
+    p.add_argument("--template", help="prompt template (default: the protocol's: perception_r1; lmms_eval for "
+                                      "--protocol lmms_eval, lmms-eval's own prompts)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="generation backend (default hf)")
     p.add_argument("--image-root", metavar="DIR", help="folder relative image paths start from (default: the data "
                    "file's folder, or a parent where the images are, as in MATH-V's repository)")
@@ -155,6 +167,16 @@ def register(subparsers) -> None:
     c.add_argument("--labels-a", help="perception labels JSONL for run A (real benchmarks)")
     c.add_argument("--labels-b", help="perception labels JSONL for run B")
     c.add_argument("--json", help="also write the full result as JSON here")
+    c.add_argument("--force", action="store_true", help="compare runs whose harness, protocol, judge, template, "
+                   "decoding or pixel bounds differ (every difference is printed)")
+
+    im = sub.add_parser("import", help="turn another harness's per-sample results into a run folder")
+    from perceptrl.eval.importers import HARNESSES
+
+    im.add_argument("--from", dest="harness", required=True, choices=HARNESSES, help="the harness that wrote FILES")
+    im.add_argument("files", nargs="+", help="lmms-eval: the *_samples_<task>.jsonl files of --log_samples")
+    im.add_argument("--out", required=True, help="new run folder")
+    im.add_argument("--model", help="model name to record (default: the samples folder's name)")
 
     rep = sub.add_parser("report", help="write report.md and report.png of a run")
     rep.add_argument("run")

@@ -11,6 +11,10 @@ whether a response states the visual facts the problem needs:
   ``{"bench": "mathvista", "id": "12", "perception_correct": true}`` (e.g. from human review).
 
 Only items present in both runs are paired.
+
+Runs that differ in harness, protocol, judge, prompt template, decoding or pixel bounds
+(:mod:`perceptrl.eval.provenance`) are not comparable: :func:`compare_runs` refuses them unless
+``force=True``, and then lists every difference in the result (``mismatches``) and the table.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.errors import PerceptrlError
+from perceptrl.eval.provenance import run_settings, setting_differences
 from perceptrl.eval.stats import paired_mcnemar
 from perceptrl.eval.store import item_key, load_run, load_scores, read_jsonl
 
@@ -91,17 +96,26 @@ def compare_runs(
     protocol_b: str | None = None,
     labels_a: str | Path | None = None,
     labels_b: str | Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Paired comparison of two scored runs (see the module docstring)."""
     sum_a, rows_a = load_scores(run_a, protocol_a)
     sum_b, rows_b = load_scores(run_b, protocol_b)
+    diffs = setting_differences(run_settings(load_run(run_a)[0], sum_a), run_settings(load_run(run_b)[0], sum_b))
+    if diffs and not force:
+        raise PerceptrlError("the two runs were made or scored differently, so their scores are not comparable:\n  "
+                             + "\n  ".join(diffs), where=f"{run_a} vs {run_b}",
+                             fix="rescore both under one protocol and judge (perceptrl eval rescore), or pass --force "
+                                 "to compare anyway")
     out: dict[str, Any] = {
         "a": {"run": str(run_a), "model": sum_a.get("model"), "protocol": sum_a["protocol"]},
         "b": {"run": str(run_b), "model": sum_b.get("model"), "protocol": sum_b["protocol"]},
         "correctness": _paired(item_correctness(rows_a), item_correctness(rows_b)),
     }
-    if sum_a["protocol"] != sum_b["protocol"]:
-        out["warning"] = "runs scored under different protocols: the comparison mixes protocols"
+    if diffs:
+        out["mismatches"] = diffs
+        out["warning"] = "NOT COMPARABLE (compared with --force): the runs differ in " + ", ".join(
+            d.split(":")[0] for d in diffs)
     pa = read_perception_labels(labels_a) if labels_a else perception_from_annotations(run_a)
     pb = read_perception_labels(labels_b) if labels_b else perception_from_annotations(run_b)
     if any(k in pb for k in pa):
@@ -114,7 +128,8 @@ def format_comparison(result: dict[str, Any]) -> str:
     lines = [f"A: {result['a']['run']} ({result['a']['model']}, {result['a']['protocol']})",
              f"B: {result['b']['run']} ({result['b']['model']}, {result['b']['protocol']})"]
     if "warning" in result:
-        lines.append(f"warning: {result['warning']}")
+        lines.append(f"WARNING: {result['warning']}")
+        lines += [f"  - {d}" for d in result.get("mismatches", [])]
     for what in ("correctness", "perception"):
         if what not in result:
             continue

@@ -26,7 +26,8 @@ _UNIT_WORDS = (
     "litre", "liter", "degrees", "km / h", "km/h", "m/s",
 )
 _UNIT_ALT = "|".join(sorted((re.escape(u).replace(r"\ ", r"\s*") for u in _UNIT_WORDS), key=len, reverse=True))
-_POWER = r"(?:\s*\$?\s*\^\s*\{?\s*[23]\s*\}?\s*\$?|[²³])?"
+# a power after a unit: ^2, ^{3}, ², or a digit glued to the unit as option texts write it ("0.5cm2")
+_POWER = r"(?:\s*\$?\s*\^\s*\{?\s*[23]\s*\}?\s*\$?|[²³]|(?<=[A-Za-z])[23](?![0-9]))?"
 # a unit at the end: \mathrm{~cm}^{2}, \text { units }^2, "cm^2", " cubic units", "units $^{3}$"
 _TRAILING_UNIT = re.compile(
     rf"(?<![\\A-Za-z])\s*(?:\\mathrm\s*\{{\s*~?\s*(?:{_UNIT_ALT})\s*\}}|\\text\s*\{{\s*(?:{_UNIT_ALT})\s*\}}|(?:{_UNIT_ALT})){_POWER}\s*$",

@@ -6,7 +6,14 @@ protocol       decoding                         judging                         
 greedy_judge   temperature 0, 4096 new tokens   answer, then an LLM says true/false  Perception-R1
 greedy_rules   temperature 0, 4096 new tokens   rule cascade                      lmms-eval / EasyR1
 avg_at_k       k = 8 samples, temperature 1.0   rule cascade, mean accuracy       PAPO, VPPO
+lmms_eval      temperature 0, 16384 new tokens  lmms-eval 0.7.3's own rules, LLM  lmms-eval reports
+                                                extraction / judge fallback
 =============  ===============================  ================================  ===================
+
+``lmms_eval`` (:mod:`perceptrl.eval.harness_lmms`) reproduces lmms-eval's per-item verdicts on
+MathVista (``mathvista_testmini_cot``: 16,384 new tokens) and on MathVerse and the other reasoning
+tasks; it also records the pixel bounds lmms-eval's Qwen2.5-VL wrapper uses (min 256·28·28, max
+1,605,632), so that a run states them.
 """
 
 from __future__ import annotations
@@ -21,7 +28,11 @@ from perceptrl.eval.generate import Decoding
 class Protocol:
     name: str
     decoding: Decoding
-    scorer: str  # "rules" | "judge"
+    scorer: str  # "rules" | "judge" | "lmms_eval"
+    harness: str = "perceptrl"  # whose scoring rules the verdicts follow
+    min_pixels: int | None = None  # image bounds the harness uses (None: the processor's own)
+    max_pixels: int | None = None
+    template: str = "perception_r1"  # default prompt template of runs under this protocol
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -29,6 +40,9 @@ PROTOCOLS: dict[str, Protocol] = {
     "greedy_rules": Protocol("greedy_rules", Decoding(temperature=0.0, max_new_tokens=4096), "rules"),
     # PAPO / VPPO: avg@8 at temperature 1.0
     "avg_at_k": Protocol("avg_at_k", Decoding(temperature=1.0, top_p=1.0, max_new_tokens=4096, num_samples=8), "rules"),
+    "lmms_eval": Protocol("lmms_eval", Decoding(temperature=0.0, max_new_tokens=16384), "lmms_eval",
+                          harness="lmms-eval 0.7.3", min_pixels=256 * 28 * 28, max_pixels=1605632,
+                          template="lmms_eval"),
 }
 
 

@@ -20,6 +20,7 @@ loses at most the batch in flight and never duplicates a record.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -34,6 +35,7 @@ from perceptrl.eval.benchmarks import base_name, load_benchmark
 from perceptrl.eval.generate import iter_generate_hf, iter_generate_vllm
 from perceptrl.eval.metrics import bench_metrics
 from perceptrl.eval.protocols import Protocol, get_protocol
+from perceptrl.eval.provenance import judge_settings, perceptrl_version, template_hash
 from perceptrl.eval.report import write_report
 from perceptrl.eval.scoring import score_response
 from perceptrl.eval.store import (
@@ -115,6 +117,26 @@ def _validate(examples: dict[str, list[Example]], processor, template: str, sour
             raise
 
 
+def _harness_prompts(pending: dict[str, list[Example]], template: str) -> str:
+    """For ``--template lmms_eval``: each example's problem becomes lmms-eval's prompt text
+    (:func:`perceptrl.eval.harness_lmms.harness_problem`), rendered as it is; the stored items keep
+    the benchmark's own fields (the scorers read them). Returns the template to render with."""
+    from perceptrl.eval.harness_lmms import TEMPLATE, harness_problem
+
+    if template != TEMPLATE:
+        return template
+    import dataclasses
+
+    def rewrite(bench: str, ex: Example) -> Example:
+        text = harness_problem(bench, ex.problem, ex.metadata)
+        # the harness prompt lists the options itself
+        return ex if text == ex.problem else dataclasses.replace(ex, problem=text, choices=None)
+
+    for bench, exs in pending.items():
+        pending[bench] = [rewrite(bench, ex) for ex in exs]
+    return "{problem}"
+
+
 def generate_run(
     out_dir: str | Path,
     examples: dict[str, list[Example]],
@@ -139,8 +161,11 @@ def generate_run(
     _check_run_config(out, {
         "model": model_name,
         "protocol": protocol.name,
+        "harness": perceptrl_version(),
         "decoding": decoding.as_dict(),
         "template": template,
+        "template_hash": template_hash(template),
+        "pixels": {"min_pixels": protocol.min_pixels, "max_pixels": protocol.max_pixels},
         "backend": backend,
         "benches": [{"name": b, "source": (sources or {}).get(b)} for b in examples],
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -158,6 +183,35 @@ def generate_run(
         log.info("all %d items already generated in %s", sum(len(v) for v in examples.values()), out)
         return 0
     model, processor = load_model()
+    with _pixel_bounds(processor, protocol.min_pixels, protocol.max_pixels):
+        return _generate_pending(responses, pending, todo, model, processor, model_name=model_name, decoding=decoding,
+                                 template=template, batch_size=batch_size, backend=backend, sources=sources,
+                                 progress=progress)
+
+
+@contextlib.contextmanager
+def _pixel_bounds(processor, min_pixels: int | None, max_pixels: int | None):
+    """The protocol's image bounds (lmms-eval's Qwen2.5-VL wrapper: 200,704 – 1,605,632 pixels) on the
+    processor for the generation, then the processor's own again (callers may share it)."""
+    ip = getattr(processor, "image_processor", None)
+    if ip is None or (min_pixels is None and max_pixels is None):
+        yield
+        return
+    from perceptrl.train.run import _set_pixel_bounds  # the one helper training uses
+
+    saved = {k: getattr(ip, k) for k in ("size", "min_pixels", "max_pixels") if hasattr(ip, k)}
+    _set_pixel_bounds(processor, min_pixels, max_pixels)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(ip, k, v)
+
+
+def _generate_pending(responses: JsonlLog, pending, todo: int, model, processor, *, model_name, decoding, template,
+                      batch_size, backend, sources, progress) -> int:
+    """Generate and persist every pending (bench, item, sample), one batch at a time."""
+    template = _harness_prompts(pending, template)
     _validate({b: v for b, v in pending.items() if v}, None if backend == "vllm" else processor, template, sources)
     from tqdm.auto import tqdm
 
@@ -201,6 +255,12 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
                 fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)",
             )
         verdicts = judge.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
+    elif protocol.scorer == "lmms_eval":
+        from perceptrl.eval.harness_lmms import LmmsEvalScorer
+
+        scorer = judge if isinstance(judge, LmmsEvalScorer) else LmmsEvalScorer(getattr(judge, "client", judge))
+        verdicts = scorer.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
+        judge = scorer if scorer.client is not None else None  # the settings recorded are the ones used
     else:
         verdicts = [score_response(r["response"], by_key[item_key(r)]) for r in responses]
     rows = [
@@ -218,18 +278,25 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
     for bench, its in items_by_bench.items():
         scores = {str(it["id"]): sum(v) / len(v) for it in its if (v := per_item.get((bench, str(it["id"]))))}
         benches[bench] = bench_metrics(base_name(bench), its, scores)
-    run_decoding = config.get("decoding", {})
+    run_decoding = config.get("decoding") or {}  # imported runs do not know their decoding
     summary = {
         "run": str(run),
         "model": config.get("model"),
         "protocol": protocol.name,
         "scorer": protocol.scorer,
+        "scoring_harness": protocol.harness,
+        "judge": judge_settings(judge) if protocol.scorer != "rules" else None,
         "decoding": run_decoding,
         "decoding_mismatch": run_decoding.get("temperature") != protocol.decoding.temperature
         or run_decoding.get("num_samples") != protocol.decoding.num_samples,
         "n_responses": len(rows),
         "benches": benches,
     }
+    unresolved = sum(1 for r in rows if r.get("extracted_by") == "unresolved")
+    if unresolved:
+        summary["unresolved"] = unresolved
+        log.warning("%d responses need the LLM extraction step of %s and no judge was given: counted wrong "
+                    "(pass --judge-base-url/--judge-model to resolve them)", unresolved, protocol.name)
     if judge is not None and hasattr(judge, "client") and hasattr(judge.client, "usage"):
         summary["judge_usage"] = dict(judge.client.usage)
         summary["judge_errors"] = sum(1 for r in rows if r.get("judge_error"))
@@ -270,7 +337,7 @@ def run_eval(
     protocol: str | Protocol = "greedy_rules",
     limit: int | None = None,
     batch_size: int = 8,
-    template: str = "perception_r1",
+    template: str | None = None,
     backend: str = "hf",
     judge=None,
     offline: bool | None = None,
@@ -284,6 +351,7 @@ def run_eval(
     ``loaded`` passes an already loaded ``(model, processor)`` (``model`` is then only its name).
     """
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    template = template or proto.template
     if proto.scorer == "judge" and judge is None:
         raise PerceptrlError(f"protocol {proto.name} needs an LLM judge", where="--protocol",
                              fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)")
