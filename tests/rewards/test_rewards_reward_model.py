@@ -185,3 +185,22 @@ def test_truncation_keeps_the_response_and_long_inputs_are_cheap(tiny_rm_dir):
         assert rm([GOOD], ROWS[:1], {}) == [0.0]
     finally:
         set_max_response_chars(None)
+
+
+def test_recipe_builds_with_a_local_model(tiny_rm_dir):
+    from pathlib import Path
+
+    from perceptrl.train.config import load_train_config
+    from perceptrl.train.rewards_setup import build_spec
+
+    cfg = load_train_config(Path(__file__).resolve().parents[2] / "configs" / "reward_model.yaml")
+    spec = build_spec(cfg)
+    assert [t.name for t in spec.terms] == ["accuracy", "reward_model", "repetition"]
+    rm = spec.terms[1]
+    assert rm.params["stratify"] == "accuracy" and rm.params["alpha"] + rm.params["beta"] < 1
+    rm.params.update(model=str(tiny_rm_dir), device="cpu", dtype="float32")
+    hybrid = build_hybrid(spec)
+    with RewardRunner(hybrid, workers=1) as runner:
+        batch = runner.score([GOOD, WRONG], ROWS[:2])
+    assert batch.components["accuracy"] == [1.0, 0.0]
+    assert batch.total[0] >= 1.0 + 0.5 * 0.9 - 1e-6 and batch.total[1] <= 0.5 * 0.1 + 1e-6

@@ -180,3 +180,22 @@ def test_config_errors():
         get_reward("vision_sr1", failure_policy="skip")
     with pytest.raises(PerceptrlError, match="parameter"):
         get_reward("vision_sr1", colour="red")
+
+
+def test_recipe_loads_and_its_prompt_asks_for_the_description(problems):
+    from perceptrl.data.prompt import render_problem
+    from perceptrl.train.config import load_train_config
+    from perceptrl.train.rewards_setup import build_spec
+
+    cfg = load_train_config(Path(__file__).resolve().parents[2] / "configs" / "vision_sr1.yaml")
+    spec = build_spec(cfg)
+    assert [t.name for t in spec.terms] == ["accuracy", "vision_sr1", "repetition"]
+    build_hybrid(spec)  # the openai solver is configured (no request is sent until a batch is scored)
+    ex = generate(1, seed=0, kinds=("chart",))[0]
+    prompt = render_problem(ex, cfg.data.template)
+    assert "<description> </description>" in prompt and "\\boxed{}" in prompt and ex.problem in prompt
+    spec.terms[1].params = {"backend": "rules"}
+    row = problems[1]
+    with RewardRunner(build_hybrid(spec), workers=1) as runner:
+        batch = runner.score([response(right_description(row), row["answer"])], [row])
+    assert batch.components["vision_sr1"] == [1.0] and batch.total == pytest.approx([1.9])
