@@ -63,6 +63,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from perceptrl.errors import PerceptrlError
+from perceptrl.judge.config import JudgeConfig
 from perceptrl.rewards.accuracy import answers_match
 from perceptrl.rewards.answer import extract_answer
 from perceptrl.rewards.base import completion_text
@@ -193,9 +194,10 @@ class VisionSR1Reward:
     name = "vision_sr1"
 
     def __init__(self, backend: str = "rules", *, base_url: str | None = None, model: str | None = None,
-                 api_key: str | None = None, failure_policy: str = "neutral", tag: str = DEFAULT_TAG,
+                 api_key: str | None = None, failure_policy: str = JudgeConfig.failure_policy, tag: str = DEFAULT_TAG,
                  max_description_chars: int = MAX_DESCRIPTION_CHARS, budget: float = 60.0,
-                 max_tokens: int = 512, temperature: float = 0.0, client: Any = None, **client_options: Any):
+                 max_tokens: int = JudgeConfig.max_tokens, temperature: float = JudgeConfig.temperature,
+                 client: Any = None, **client_options: Any):
         from perceptrl.judge.config import check_failure_policy
 
         if backend not in BACKENDS:
