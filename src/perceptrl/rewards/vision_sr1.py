@@ -63,7 +63,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from perceptrl.errors import PerceptrlError
-from perceptrl.judge.config import JudgeConfig
 from perceptrl.rewards.accuracy import answers_match
 from perceptrl.rewards.answer import extract_answer
 from perceptrl.rewards.base import completion_text
@@ -194,11 +193,18 @@ class VisionSR1Reward:
     name = "vision_sr1"
 
     def __init__(self, backend: str = "rules", *, base_url: str | None = None, model: str | None = None,
-                 api_key: str | None = None, failure_policy: str = JudgeConfig.failure_policy, tag: str = DEFAULT_TAG,
+                 api_key: str | None = None, failure_policy: str | None = None, tag: str = DEFAULT_TAG,
                  max_description_chars: int = MAX_DESCRIPTION_CHARS, budget: float = 60.0,
-                 max_tokens: int = JudgeConfig.max_tokens, temperature: float = JudgeConfig.temperature,
-                 client: Any = None, **client_options: Any):
-        from perceptrl.judge.config import check_failure_policy
+                 max_tokens: int | None = None, temperature: float | None = None, client: Any = None,
+                 **client_options: Any):
+        """``failure_policy``, ``max_tokens``, ``temperature`` and the client options default to
+        :class:`~perceptrl.judge.config.JudgeConfig`'s (imported here, not at module import: the
+        judge package pulls in the ``openai`` client, which the rules path does not need)."""
+        from perceptrl.judge.config import JudgeConfig, check_failure_policy
+
+        failure_policy = JudgeConfig.failure_policy if failure_policy is None else failure_policy
+        max_tokens = JudgeConfig.max_tokens if max_tokens is None else max_tokens
+        temperature = JudgeConfig.temperature if temperature is None else temperature
 
         if backend not in BACKENDS:
             raise PerceptrlError(f"unknown vision_sr1 backend {backend!r}", where="vision_sr1.backend",
@@ -366,4 +372,14 @@ def make_vision_sr1(backend: str = "rules", **options: Any):
     return vision_sr1
 
 
-register_reward("vision_sr1", kind="group", factory=make_vision_sr1)(make_vision_sr1())
+def _default_vision_sr1(completions, rows, components=None):
+    """The unconfigured term (rules solver), built on first use so that importing the registry
+    does not import the judge package."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = make_vision_sr1()
+    return _DEFAULT(completions, rows, components)
+
+
+_DEFAULT = None
+register_reward("vision_sr1", kind="group", factory=make_vision_sr1)(_default_vision_sr1)
