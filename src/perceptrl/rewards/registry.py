@@ -34,6 +34,8 @@ _BUILTIN_MODULES = (
     "perceptrl.rewards.length",
     "perceptrl.rewards.grounding",
     "perceptrl.rewards.caption",
+    "perceptrl.rewards.reward_model",
+    "perceptrl.rewards.vision_sr1",
 )
 
 
