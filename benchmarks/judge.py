@@ -16,10 +16,16 @@ duplicate rate used is printed.
   de-duplication (same prompt and sanitisation, so only the client differs);
 * ours — ``build_perception_reward`` (openai backend): ``--concurrency`` requests in flight (the
   server decodes them in one batch), in-batch de-duplication, persistent cache (empty at start);
+* ours, constrained — the same, with the judge's answer constrained to exactly m verdicts
+  (``--constrained``, default ``grammar``: llama.cpp GBNF; the answer stops after the last verdict
+  instead of running on to ``max_tokens``), on a fresh cache;
 * cached — the same batch again through a fresh reward object on the same cache file.
 
-Prints the three times, seconds per request, the judge's verdict rate (parseable answers),
-``judge_speedup`` (naive / ours) and ``judge_cached_speedup`` (naive / cached). The full 1,024
+Prints the times, seconds per request, the judge's verdict rate (parseable answers),
+``judge_speedup`` (naive / ours with free decoding: the client alone, same decoding on both sides),
+``judge_speedup_constrained`` (naive / ours with constrained verdicts: our recommended llama.cpp
+setting, whose verdict accuracy docs/judge.md measures next to free decoding) and
+``judge_cached_speedup`` (naive / cached). The full 1,024
 requests take ~70 min on 2 loaded CPU cores with the 0.5B judge (the naive pass, ~3.3 s/request,
 is most of it): ``--n 256`` took 21 min, ``--n 128`` is a quick look. Measured numbers and how to
 read them: ``docs/judge.md``.
@@ -98,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=24, help="judge answer budget (2 verdict lines ~ 16 tokens)")
     ap.add_argument("--concurrency", type=int, default=None, help="our requests in flight (default: --parallel)")
     ap.add_argument("--base-url", help="use this server instead of starting the local one")
+    ap.add_argument("--constrained", default="grammar", choices=("off", "grammar", "json_schema"),
+                    help="decoding of the constrained 'ours' pass (default grammar; off skips that pass)")
     args = ap.parse_args(argv)
     concurrency = args.concurrency or args.parallel
 
@@ -132,7 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         t_cached, m2 = ours(cfg, responses, rows)
         print(f"ours, second pass (cache):              {t_cached:8.2f} s  "
               f"(cache hits {m2.get('judge/cache_hits', 0):g}, requests {m2.get('judge/requests', 0):g})")
+        t_con = None
+        if args.constrained != "off":
+            ccfg = JudgeConfig(backend="openai", base_url=base_url, model=model, max_tokens=args.max_tokens,
+                               max_concurrency=concurrency, timeout=300, constrained=args.constrained,
+                               cache_path=str(Path(tmp) / "constrained.sqlite"))
+            t_con, m3 = ours(ccfg, responses, rows)
+            print(f"ours, constrained ({args.constrained}):          {t_con:8.2f} s  "
+                  f"(requests {m3.get('judge/requests', 0):g}, unparseable {m3.get('judge/unparseable', 0):g}, "
+                  f"{t_con / max(m3.get('judge/requests', 0), 1):.2f} s/request sent)")
     print(f"judge_speedup: {t_naive / t_ours:.2f}")
+    if t_con is not None:
+        print(f"judge_speedup_constrained: {t_naive / t_con:.2f}")
     print(f"judge_cached_speedup: {t_naive / max(t_cached, 1e-9):.1f}")
     return 0
 

@@ -156,6 +156,7 @@ def test_hybrid_accuracy_plus_reward_model_through_the_runner(tiny_rm_dir):
     assert batch.total == pytest.approx([a + 0.5 * h for a, h in zip(acc, hand)], abs=1e-5)
     assert min(batch.total[0], batch.total[2]) > max(batch.total[1], batch.total[3])
     assert "rm/mean" in batch.metrics
+    assert batch.metrics["rm/scored"] >= 4  # the term's own counters reach the runner's metrics
 
 
 def test_stratify_needs_the_verifier_term(tiny_rm_dir):

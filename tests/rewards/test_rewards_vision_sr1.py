@@ -120,6 +120,8 @@ def test_rules_in_a_hybrid_through_the_runner(problems):
         batch = runner.score([response(right_description(row), gold), response(None, gold)], [row, row])
     assert batch.components["vision_sr1"] == [1.0, 0.0]
     assert batch.components["accuracy"] == [1.0, 1.0]
+    assert any(k.startswith("vision_sr1/") and k not in ("vision_sr1/mean", "vision_sr1/none_frac")
+               for k in batch.metrics)  # the reward's own counters are logged
     assert batch.total == pytest.approx([0.9 + 0.1 * batch.components["format"][0] + 1.0,
                                          0.9 + 0.1 * batch.components["format"][1]])
 

@@ -83,6 +83,17 @@ class RewardBatch:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+def _group_metrics(fn: Any) -> dict[str, float]:
+    """A group reward's own counters, if it keeps any: ``fn.metrics()``, ``fn.reward.metrics()``
+    (a judge-backed reward) or a ``fn.counters`` dict (running totals)."""
+    for owner in (fn, getattr(fn, "reward", None)):
+        get = getattr(owner, "metrics", None)
+        if callable(get):
+            return dict(get() or {})
+    counters = getattr(fn, "counters", None)
+    return dict(counters) if isinstance(counters, dict) else {}
+
+
 class RewardRunner:
     """Scores batches with ``hybrid`` (a :class:`Hybrid`, a spec, or a preset name without judge).
 
@@ -234,6 +245,8 @@ class RewardRunner:
         for t in self._group:
             values = t.info.fn(completions, rows, dict(components))
             components[t.name] = [None if v is None else float(v) for v in values]
+            for k, v in _group_metrics(t.info.fn).items():
+                metrics[k if "/" in k else f"{t.name}/{k}"] = float(v)
         components = {t.name: components[t.name] for t in self.hybrid.terms}  # spec order
         total = self.hybrid.combine(components)
         for name, vals in components.items():

@@ -375,11 +375,21 @@ def make_vision_sr1(backend: str = "rules", **options: Any):
 def _default_vision_sr1(completions, rows, components=None):
     """The unconfigured term (rules solver), built on first use so that importing the registry
     does not import the judge package."""
+    return _default()(completions, rows, components)
+
+
+def _default():
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = make_vision_sr1()
-    return _DEFAULT(completions, rows, components)
+    return _DEFAULT
+
+
+def _default_metrics() -> dict[str, float]:
+    """The default (rules) reward's counters, for the runner's metrics."""
+    return _DEFAULT.reward.metrics() if _DEFAULT is not None else {}
 
 
 _DEFAULT = None
+_default_vision_sr1.metrics = _default_metrics  # type: ignore[attr-defined]
 register_reward("vision_sr1", kind="group", factory=make_vision_sr1)(_default_vision_sr1)
