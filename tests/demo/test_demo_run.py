@@ -51,5 +51,6 @@ def test_invocations_add_up_and_restart_resets_them(tmp_path):
     out = _folder(tmp_path, DemoConfig())
     assert R._record_invocation(out, 10.04) == (10.0,)
     assert R._record_invocation(out, 2.0) == (10.0, 2.0)
+    assert R._record_invocation(out, None) == (10.0, 2.0)  # a report-only rerun adds nothing
     R._check_resume(DemoConfig(grpo_steps=7), out, resume=False)
     assert not (out / "invocations.json").exists()

@@ -308,12 +308,12 @@ def _plot(run, out: Path, summary: dict[str, Any]) -> list[str]:
             xs = [m[0] for m in mc]
             ax.plot(xs, [m[1] for m in mc], marker="o" if source == "eval" else None, ms=3, color=colors[arm],
                     label=label(arm))
-            if len(seeds) > 1 and source == "eval":
+            if len(seeds) > 1 and source == "eval" and len(arms) <= 2:  # more bands than two only blur
                 ax.fill_between(xs, [m[2] for m in mc], [m[3] for m in mc], color=colors[arm], alpha=0.1)
         ax.set_xlabel("GRPO step")
         ax.set_ylabel(key.split("/")[-2] if "/" in key else key)
-        ax.set_title(title + (" (mean over seeds; band = min–max)" if source == "eval" and len(seeds) > 1 else ""),
-                     fontsize=9)
+        bands = source == "eval" and len(seeds) > 1 and len(arms) <= 2
+        ax.set_title(title + ("\n(mean over seeds; band = min–max)" if bands else "\n(mean over seeds)"), fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()

@@ -231,6 +231,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
                                                        initializer=_worker_init) as pool:
         q = manager.Queue()
         pending: dict[Future, tuple] = {}
+        ran = 0
 
         def submit_arms(s: int) -> None:
             for a in cfg.arms:
@@ -254,6 +255,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
             _drain(q, bar)
             for fut in done:
                 kind, s, arm = pending.pop(fut)
+                ran += 1
                 try:
                     res = fut.result()
                 except PerceptrlError:
@@ -273,20 +275,22 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
     bar.close()
     seconds = time.time() - t0
     run = DemoRun(out_dir=out, cfg=cfg, warm=warm, arms=arms, seconds=seconds,
-                  invocations=_record_invocation(out, seconds))
+                  invocations=_record_invocation(out, seconds if ran else None))
     write_report(run, title=title)
     return run
 
 
-def _record_invocation(out: Path, seconds: float) -> tuple[float, ...]:
-    """Append this invocation's wall time to ``OUT/invocations.json`` (reset with the folder)."""
+def _record_invocation(out: Path, seconds: float | None) -> tuple[float, ...]:
+    """Append this invocation's wall time to ``OUT/invocations.json`` (reset with the folder);
+    ``None``: it ran no job (only re-read finished ones and rewrote the report), nothing is added."""
     path = out / "invocations.json"
     try:
         past = [float(x) for x in json.loads(path.read_text())]
     except (OSError, ValueError, TypeError):
         past = []
-    past.append(round(seconds, 1))
-    _write_json(path, past)
+    if seconds is not None:
+        past.append(round(seconds, 1))
+        _write_json(path, past)
     return tuple(past)
 
 
