@@ -91,27 +91,17 @@ def steps_to_match(curve: list[tuple[int, float]], target: float) -> int | None:
     return None
 
 
-def _pairs(run, seeds: list[int], base: str, arm: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Paired final outcomes (baseline, arm), pooled over seeds: per problem and per annotated fact."""
+def _pairs(first: list[dict[str, Any]], second: list[dict[str, Any]], names: tuple[str, str]
+           ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Paired outcomes of two evaluations per seed (``first[i]``, ``second[i]``: seed i's), pooled over
+    seeds: one pair per problem and one per annotated fact. Both must have scored the same problems."""
     answers, facts = [], []
-    for s in seeds:
-        eb, ea = run.arms[(s, base)]["evals"][-1], run.arms[(s, arm)]["evals"][-1]
-        if eb.get("ids") and ea.get("ids") and eb["ids"] != ea["ids"]:
-            raise ValueError(f"seed {s}: arms {base} and {arm} were evaluated on different problems")
-        answers += list(zip(eb["correct"], ea["correct"], strict=True))
-        for hb, ha in zip(eb.get("fact_hits") or [], ea.get("fact_hits") or [], strict=True):
-            facts += list(zip(hb, ha, strict=True))
-    return answers, facts
-
-
-def _pairs_vs_warm(run, seeds: list[int], arm: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Paired outcomes (warm start, arm's final step) on the same held-out items, pooled over seeds."""
-    answers, facts = [], []
-    for s in seeds:
-        ew, ea = run.warm[s]["eval"], run.arms[(s, arm)]["evals"][-1]
-        answers += list(zip(ew["correct"], ea["correct"], strict=True))
-        for hw, ha in zip(ew.get("fact_hits") or [], ea.get("fact_hits") or [], strict=True):
-            facts += list(zip(hw, ha, strict=True))
+    for e1, e2 in zip(first, second, strict=True):
+        if e1.get("ids") and e2.get("ids") and e1["ids"] != e2["ids"]:
+            raise ValueError(f"{names[0]} and {names[1]} were evaluated on different problems")
+        answers += list(zip(e1["correct"], e2["correct"], strict=True))
+        for h1, h2 in zip(e1.get("fact_hits") or [], e2.get("fact_hits") or [], strict=True):
+            facts += list(zip(h1, h2, strict=True))
     return answers, facts
 
 
@@ -140,11 +130,16 @@ def summarize(run) -> dict[str, Any]:
         per_seed.append(row)
     agg = {f"{arm}.{key}": _stat([r[arm][key] for r in per_seed])
            for arm in ("warm_start", *arms) for key in METRICS}
-    base_final = {k: _mean_curve([_curve(run, base, s, k) for s in seeds]) for k in ("accuracy",)}
-    target = base_final["accuracy"][-1][1] if base_final["accuracy"] else float("nan")
+    base_curve = _mean_curve([_curve(run, base, s, "accuracy") for s in seeds])
+    target = base_curve[-1][1] if base_curve else float("nan")
+
+    def final(arm: str) -> list[dict[str, Any]]:
+        return [run.arms[(s, arm)]["evals"][-1] for s in seeds]
+
+    warm_evals = [run.warm[s]["eval"] for s in seeds]
     comparisons: dict[str, Any] = {}
     for arm in arms[1:]:
-        answers, facts = _pairs(run, seeds, base, arm)
+        answers, facts = _pairs(final(base), final(arm), (base, arm))
         mean_curve = _mean_curve([_curve(run, arm, s, "accuracy") for s in seeds])
         stm = steps_to_match([(st, m) for st, m, _, _ in mean_curve], target)
         comparisons[arm] = {
@@ -158,7 +153,7 @@ def summarize(run) -> dict[str, Any]:
         }
     vs_warm: dict[str, Any] = {}
     for arm in arms:
-        answers, facts = _pairs_vs_warm(run, seeds, arm)
+        answers, facts = _pairs(warm_evals, final(arm), ("the warm start", arm))
         vs_warm[arm] = {"answers": _mcnemar(answers), "facts": _mcnemar(facts) if facts else None}
     above = [r["seed"] for r in per_seed if r[base]["accuracy"] > r["warm_start"]["accuracy"]]
     gain = vs_warm[base]["answers"]

@@ -8,15 +8,12 @@ import pytest
 from perceptrl.eval.protocols import get_protocol
 from perceptrl.eval.runner import score_run
 from perceptrl.judge.client import ChatClient
-from perceptrl.judge.local_server import LlamaServer
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = LlamaServer(model="smollm2-135m", parallel=2)
-    srv.start()
-    yield srv
-    srv.stop()
+@pytest.fixture
+def server(llama_server_handle):
+    """The session's SmolLM2 llama-server (tests/integration/conftest.py), not a second one."""
+    return llama_server_handle
 
 
 def test_rescore_under_lmms_eval_with_a_judge_server(server, tmp_path):
