@@ -219,6 +219,10 @@ def main(argv=None) -> int:
         return 0
     stats = measure([*args.files, *fuzz_lines(args.files, args.fuzz)] if args.fuzz else args.files, mods)
     print(format_table(stats))
+    for b, st in stats.items():  # the summary lines: baseline (our own protocol) and ours (lmms_eval protocol)
+        own, ours = st["own_agree"] / max(st["n"], 1), st["agree"] / max(st["n"], 1)
+        print(f"eval_parity_{b}: baseline (greedy_rules) {own:.1%}, ours (lmms_eval) {ours:.1%} agreement with "
+              f"lmms-eval, ratio {ours / own if own else float('inf'):.2f}")
     same, n = prompt_parity(mods[0])
     print(f"\nMathVista prompts identical to lmms-eval's (step-by-step): {same}/{n}")
     if args.json:
