@@ -27,6 +27,10 @@ class DemoConfig:
     # Share of *training* problems whose distractors are impossible for the question, so the text alone
     # gives the answer (the shortcut knob; a part of choice_share). Held-out problems never have it.
     shortcut: float = 0.0
+    # Share of warm-colour training charts whose SFT chain the teacher misreads (every bar one unit high,
+    # carried through the arithmetic; perceptrl.synth.teacher). 0: the world's correct chains. A systematic
+    # perception error that RL can correct and that a difference question hides from the accuracy reward.
+    teacher_bias: float = 0.0
     # Training problems per seed (SFT and GRPO draw from them).
     n_train: int = 1024
     # Held-out problems per seed (a different generator seed: never seen in training).
@@ -91,7 +95,7 @@ class DemoConfig:
                 problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
         if self.num_generations < 2:
             problems.append(f"num_generations={self.num_generations} (GRPO needs >= 2 rollouts per prompt)")
-        for name in ("choice_share", "shortcut"):
+        for name in ("choice_share", "shortcut", "teacher_bias"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 problems.append(f"{name}={getattr(self, name)} (a share in [0, 1])")
         if self.shortcut > self.choice_share:
@@ -102,6 +106,9 @@ class DemoConfig:
                 problems.append(f"{name}={getattr(self, name)} (must be > 0)")
         if self.perception_weight < 0:
             problems.append(f"perception_weight={self.perception_weight} (must be >= 0)")
+        if self.teacher_bias > 0 and tuple(self.kinds) != ("chart",):
+            problems.append(f"teacher_bias={self.teacher_bias} with kinds {list(self.kinds)} (the teacher model "
+                            "misreads charts only: kinds=['chart'])")
         if bad := [k for k in self.kinds if k not in KINDS]:
             problems.append(f"kinds {bad} (choose from {', '.join(KINDS)})")
         from perceptrl.demo.arms import ARMS

@@ -126,6 +126,10 @@ def _warm_start(cfg: DemoConfig, seed: int, seed_dir: str, q: Any) -> dict[str, 
 
     ws = WarmStartConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_learning_rate,
                          template=cfg.template, seed=seed)
+    if cfg.teacher_bias > 0:
+        from perceptrl.synth.teacher import teacher_chains
+
+        train = teacher_chains(train, cfg.teacher_bias, seed=seed)
     model, history = warm_start(model, processor, train, ws, callbacks=[Tick()])
     path = Path(seed_dir) / "warmstart"
     model.save_pretrained(path)

@@ -37,7 +37,8 @@ def make(rng: random.Random, difficulty: int, size: int) -> Scene:
         y = round(bottom - k * unit)
         draw.line((round(left), y, size - 1, y), fill=_GRID, width=1)
         draw_label(draw, (left / 2, y), str(k), max(8, round(unit * 0.7)))
-    color = COLORS[rng.choice(sorted(COLORS))]
+    color_name = rng.choice(sorted(COLORS))
+    color = COLORS[color_name]
     heights = [rng.randint(1, MAX_HEIGHT) for _ in range(n_bars)]
     slot = (size - left) / 4  # always four slots: bar A sits in the same place in every chart
     bars = []
@@ -73,7 +74,7 @@ def make(rng: random.Random, difficulty: int, size: int) -> Scene:
         f"bar {b['label']} has height {b['height']}" for b in bars) + "."
     boxes = [Box(*map(float, b["box"]), label=f"bar {b['label']}") for b in bars]
     return Scene("chart", img, question, answer, facts, steps, boxes, caption,
-                 params={"bars": bars, "asked": labels, "op": op})
+                 params={"bars": bars, "asked": labels, "op": op, "color": color_name})
 
 
 def solve(params: dict) -> int:
