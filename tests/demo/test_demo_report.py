@@ -127,3 +127,26 @@ def test_write_report_files(tmp_path):
     assert data["items"]["1/perception_r1"]["correct"] == [1, 1, 1, 0]
     assert data["items"]["0/grpo"]["ids"] == ["p0", "p1", "p2", "p3"]
     assert data["items"] == json.loads(json.dumps(per_item_results(run, summarize(run))))
+
+
+def test_report_splits_by_chart_group_when_the_teacher_misread(tmp_path):
+    from perceptrl.demo.problems import problems
+
+    cfg = DemoConfig(seeds=1, grpo_steps=2, eval_every=2, n_train=8, n_eval=12, teacher_bias=0.5)
+    held = problems(cfg, 0)[1]
+
+    def ev(step, c):
+        e = _eval(step, [c] * 12, [float(c)] * 12, hits=[[c, c] for _ in held])
+        return {**e, "ids": [x.id for x in held]}
+
+    logs = [{"step": 1, "reward": 0.1, "rewards/accuracy/mean": 0.1}]
+    run = SimpleNamespace(out_dir=tmp_path, cfg=cfg, warm={0: {"eval": ev(0, 0)}}, seconds=1.0,
+                          arms={(0, "grpo"): {"evals": [ev(2, 0)], "log_history": logs},
+                                (0, "perception_r1"): {"evals": [ev(2, 1)], "log_history": logs}})
+    s = summarize(run)
+    cells = s["groups"]["table"]
+    assert sum(c["warm_start"]["n"] for c in cells.values()) == 12
+    assert all(c["perception_r1"]["perception"] == 1.0 and c["grpo"]["perception"] == 0.0 for c in cells.values())
+    text = (write_report(run)).read_text()
+    assert "## By chart group" in text
+    assert summarize(_run(tmp_path, [1, 1, 1, 1]))["groups"] is None  # no teacher bias: no split

@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.demo.arms import ARMS
+from perceptrl.demo.curves import curve as _curve
+from perceptrl.demo.curves import mean_curve as _mean_curve
+from perceptrl.demo.curves import plot_curves
 
 METRICS = ("accuracy", "perception", "format")
 METRIC_NAMES = {"accuracy": "answer accuracy", "perception": "perception accuracy", "format": "strict format"}
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
 SPEEDUP_AIM = 0.67  # issue 14's aim: the perception arm reaches GRPO's final accuracy in <= 0.67x its steps
 
 
@@ -60,27 +62,6 @@ def _stat(values: list[float], seed: int = 0) -> dict[str, Any]:
     else:
         ci = [m, m]
     return {"mean": m, "sd": sd, "min": min(values), "max": max(values), "ci": ci, "values": list(values)}
-
-
-def _curve(run, arm: str, seed: int, key: str) -> list[tuple[int, float]]:
-    """Held-out ``key`` per evaluated step, starting with the warm-started model at step 0."""
-    points = [(0, run.warm[seed]["eval"][key])]
-    points += [(e["step"], e[key]) for e in run.arms[(seed, arm)]["evals"]]
-    return points
-
-
-def _train_curve(run, arm: str, seed: int, key: str) -> list[tuple[int, float]]:
-    return [(h["step"], h[key]) for h in run.arms[(seed, arm)]["log_history"] if key in h and "step" in h]
-
-
-def _mean_curve(curves: list[list[tuple[int, float]]]) -> list[tuple[int, float, float, float]]:
-    """(step, mean, min, max) over seeds at the steps all seeds share."""
-    steps = sorted(set.intersection(*(set(s for s, _ in c) for c in curves))) if curves else []
-    out = []
-    for st in steps:
-        vals = [dict(c)[st] for c in curves]
-        out.append((st, statistics.fmean(vals), min(vals), max(vals)))
-    return out
 
 
 def steps_to_match(curve: list[tuple[int, float]], target: float) -> int | None:
@@ -114,6 +95,15 @@ def _mcnemar(pairs: list[tuple[int, int]]) -> dict[str, Any]:
     return {"n": r.n, "both_correct": r.both_correct, "base_only": r.a_only, "arm_only": r.b_only,
             "neither": r.both_wrong, "base": r.acc_a, "arm": r.acc_b, "diff": r.acc_b - r.acc_a, "p": r.p_value,
             "discordant": discordant, "mde": minimum_detectable_effect(r.n, discordant)}
+
+
+def _groups(run, seeds: list[int], arms: list[str]) -> dict[str, Any]:
+    from perceptrl.demo.groups import by_group
+    from perceptrl.demo.problems import problems
+
+    held_out = {s: problems(run.cfg, s)[1] for s in seeds}
+    finals = {(s, a): run.arms[(s, a)]["evals"][-1] for s in seeds for a in arms}
+    return by_group(held_out, {s: run.warm[s]["eval"] for s in seeds}, finals, arms)
 
 
 def summarize(run) -> dict[str, Any]:
@@ -169,6 +159,7 @@ def summarize(run) -> dict[str, Any]:
         # (McNemar p < 0.05, pooled over seeds) and on most seeds: a gain inside the noise is not a regime
         "rl_works": {"works": bool(gain["diff"] > 0 and gain["p"] < 0.05 and len(above) > len(seeds) / 2),
                      "seeds_above_warm_start": above, "n_seeds": len(seeds), "gain": gain["diff"], "p": gain["p"]},
+        "groups": _groups(run, seeds, arms) if getattr(run.cfg, "teacher_bias", 0) > 0 else None,
         "grpo_steps": steps,
         "eval_every": run.cfg.eval_every,
         "seconds": run.seconds,
@@ -277,47 +268,6 @@ def _ci(stat: dict[str, Any]) -> str:
     return f"{stat['mean']:.1%} [{stat['ci'][0]:.1%}, {stat['ci'][1]:.1%}]"
 
 
-def _plot(run, out: Path, summary: dict[str, Any]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    seeds, arms = summary["seeds"], summary["arms"]
-    colors = {a: _PALETTE[i % len(_PALETTE)] for i, a in enumerate(arms)}
-    panels = [
-        ("accuracy.png", "held-out answer accuracy", "accuracy", "eval"),
-        ("perception.png", "held-out perception accuracy (facts stated correctly)", "perception", "eval"),
-        ("format.png", "held-out strict-format rate", "format", "eval"),
-        ("reward.png", "training reward per step (arms' totals differ in their terms)", "reward", "train"),
-        ("train_accuracy.png", "training accuracy reward per step", "rewards/accuracy/mean", "train"),
-    ]
-    files = []
-    for name, title, key, source in panels:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for arm in arms:
-            getter = _curve if source == "eval" else _train_curve
-            mc = _mean_curve([getter(run, arm, s, key) for s in seeds])
-            if not mc:
-                continue
-            xs = [m[0] for m in mc]
-            ax.plot(xs, [m[1] for m in mc], marker="o" if source == "eval" else None, ms=3, color=colors[arm],
-                    label=label(arm))
-            if len(seeds) > 1 and source == "eval" and len(arms) <= 2:  # more bands than two only blur
-                ax.fill_between(xs, [m[2] for m in mc], [m[3] for m in mc], color=colors[arm], alpha=0.1)
-        ax.set_xlabel("GRPO step")
-        ax.set_ylabel(key.split("/")[-2] if "/" in key else key)
-        bands = source == "eval" and len(seeds) > 1 and len(arms) <= 2
-        ax.set_title(title + ("\n(mean over seeds; band = min–max)" if bands else "\n(mean over seeds)"), fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=100)
-        plt.close(fig)
-        files.append(name)
-    return files
-
-
 def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: str | None = None) -> str:
     cfg = run.cfg
     agg = summary["aggregate"]
@@ -374,6 +324,10 @@ def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: st
                 lines.append(f"| {arm}: {kind} | {m['n']} | {m['both_correct']} | {m['base_only']} | {m['arm_only']} | "
                              f"{m['neither']} | {_p(m['p'])} | {_pct(m['mde'])} |")
         lines.append("")
+    if summary.get("groups"):
+        from perceptrl.demo.groups import render
+
+        lines += render(summary["groups"], arms)
     lines += ["## Per seed (final held-out answer accuracy / perception accuracy)", "",
               "| seed | warm start | " + " | ".join(arms) + " |", "|---|---|" + "---|" * len(arms)]
     for r in summary["per_seed"]:
@@ -419,7 +373,7 @@ def per_item_results(run, summary: dict[str, Any]) -> dict[str, Any]:
 def write_report(run, *, title: str | None = None) -> Path:
     out = Path(run.out_dir)
     summary = summarize(run)
-    plots = _plot(run, out, summary)
+    plots = plot_curves(run, out, summary, label)
     (out / "results.json").write_text(json.dumps({"summary": summary, "verdict": verdict(summary),
                                                   "config": run.cfg.as_dict(),
                                                   "items": per_item_results(run, summary)}, indent=1))

@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from perceptrl.demo.config import DemoConfig
+from perceptrl.demo.problems import problems
 from perceptrl.errors import PerceptrlError
 
 logger = logging.getLogger(__name__)
-
-EVAL_SEED_OFFSET = 1_000_003  # held-out problems come from a generator seed no training seed uses
 
 
 def _offline() -> None:
@@ -51,17 +50,6 @@ def check_output_dir(out: str | os.PathLike) -> Path:
         raise PerceptrlError(f"cannot write the report folder: {e.strerror or e}", where=str(path),
                              fix="pass --out a folder you can write to") from None
     return path
-
-
-def _data(cfg: DemoConfig, seed: int):
-    from perceptrl.synth import generate
-
-    train = generate(cfg.n_train, seed=seed, kinds=cfg.kinds, difficulty=cfg.difficulty,
-                     choice_share=cfg.choice_share, shortcut=cfg.shortcut)
-    # held-out problems: the same share of multiple choice, never the shortcut (it would measure the text prior)
-    held_out = generate(cfg.n_eval, seed=seed + EVAL_SEED_OFFSET, kinds=cfg.kinds, difficulty=cfg.difficulty,
-                        choice_share=cfg.choice_share, shortcut=0.0)
-    return train, held_out
 
 
 def _progress(q: Any):
@@ -116,7 +104,7 @@ def _warm_start(cfg: DemoConfig, seed: int, seed_dir: str, q: Any) -> dict[str, 
 
     t0 = time.time()
     tick = _progress(q)
-    train, held_out = _data(cfg, seed)
+    train, held_out = problems(cfg, seed)
     model, processor = build_tiny_vlm(seed=seed, extra_corpus=corpus(300, kinds=cfg.kinds), **cfg.model_size)
 
     class Tick(TrainerCallback):
@@ -148,7 +136,7 @@ def arm_job(cfg: DemoConfig, seed: int, arm: str, seed_dir: str, q: Any = None) 
     from perceptrl.models import load_vlm
 
     t0 = time.time()
-    train, held_out = _data(cfg, seed)
+    train, held_out = problems(cfg, seed)
     with _job_log(Path(seed_dir) / f"arm-{arm}.log"):
         model, processor = load_vlm(Path(seed_dir) / "warmstart", dtype="float32")
         out = run_arm(model, processor, train, held_out, cfg, arm=arm, seed=seed,
