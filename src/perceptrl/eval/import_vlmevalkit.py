@@ -84,13 +84,17 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     if ext == ".jsonl":
         return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     if ext == ".xlsx":
-        try:
-            import pandas as pd
+        import importlib.util
 
-            return pd.read_excel(path, dtype=str, keep_default_na=False).to_dict("records")
-        except ImportError as e:
-            raise PerceptrlError(f"reading xlsx needs openpyxl ({e})", where=str(path),
-                                 fix="pip install openpyxl, or rerun VLMEvalKit with PRED_FORMAT=tsv") from e
+        if importlib.util.find_spec("openpyxl") is None:
+            raise PerceptrlError("reading xlsx needs openpyxl", where=str(path),
+                                 fix="pip install openpyxl, or rerun VLMEvalKit with PRED_FORMAT=tsv")
+        import pandas as pd
+
+        try:
+            return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl").to_dict("records")
+        except (ValueError, OSError) as e:
+            raise PerceptrlError(f"unreadable xlsx ({e})", where=str(path), fix="pass VLMEvalKit's file as it wrote it") from e
     raise PerceptrlError(f"unknown file type {ext!r}", where=str(path), fix="pass VLMEvalKit's .xlsx, .tsv or .json file")
 
 
