@@ -35,6 +35,11 @@ CASES = [
     ("a lower-case letter is not the nearest option", "<answer>b</answer>", vista("8/11", ["3/11", "8/11", "6/11"]), False),
     ("bare option text", "Comparing the sizes, the coin is a quarter.", vista("quarter", ["penny", "nickel", "quarter"]), True),
     ("bare word", "even", vista("even", ["odd", "even"]), True),
+    # found against VLMEvalKit (WeMath): another option's text, read as the same set of numbers
+    ("another option's text word for word", "<answer>400, 300</answer>",
+     {"answer": "A", "choices": ["300, 400", "400, 300", "300, 300"], "metadata": {"bench": "wemath"}}, False),
+    ("the gold option's text word for word", "<answer>300,  400</answer>",
+     {"answer": "A", "choices": ["300, 400", "400, 300", "300, 300"], "metadata": {"bench": "wemath"}}, True),
     ("markdown answer line", "**Reasoning:** compare.\n\n**Answer:** B", vista("8/11", ["3/11", "8/11"]), True),
     ("final answer line", "We simplify.\nFinal answer: 12.", vista("12"), True),
     ("final answer line, wrong", "We simplify.\nFinal answer: 13.", vista("12"), False),
