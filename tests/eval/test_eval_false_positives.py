@@ -38,6 +38,10 @@ CASES = [
     # found against VLMEvalKit (WeMath): another option's text, read as the same set of numbers
     ("another option's text word for word", "<answer>400, 300</answer>",
      {"answer": "A", "choices": ["300, 400", "400, 300", "300, 300"], "metadata": {"bench": "wemath"}}, False),
+    ("We-Math's answer format, open tag", "<Thought process>: compare <Answer>: B",
+     {"answer": "B", "choices": ["12", "24", "36"], "metadata": {"bench": "wemath"}}, True),
+    ("We-Math's answer format, with <>", "<Thought process>: <<compare>> <Answer>: <<C>>",
+     {"answer": "B", "choices": ["12", "24", "36"], "metadata": {"bench": "wemath"}}, False),
     ("the gold option's text word for word", "<answer>300,  400</answer>",
      {"answer": "A", "choices": ["300, 400", "400, 300", "300, 300"], "metadata": {"bench": "wemath"}}, True),
     ("markdown answer line", "**Reasoning:** compare.\n\n**Answer:** B", vista("8/11", ["3/11", "8/11"]), True),

@@ -26,7 +26,8 @@ shared matcher:
   ``400, 300`` matched the gold option ``300, 400`` as the same set of numbers although it is
   option B's text).
 
-Extraction also reads a final ``Answer: …`` line (``**Answer:** B``, ``Final answer: 12.``), a
+Extraction also reads We-Math's ``<Answer>: <B>`` (an open tag, no closing one; found against
+VLMEvalKit), a final ``Answer: …`` line (``**Answer:** B``, ``Final answer: 12.``), a
 bare option text (``… it is a quarter.``) when the item has options and no letter is found, and
 takes a short one-line response whole (``yes``, ``S 23.5°W``) before falling back to its last
 number.
@@ -111,6 +112,10 @@ def extract_prediction(response: str, item: Mapping[str, Any]) -> tuple[str | No
         how = "answer_tag" if "<answer>" in response.lower() else "boxed" if "\\boxed" in response or "\\fbox" in response else "phrase"
         if how == "phrase":  # markdown emphasis around a phrase answer ("**Answer:** B" reads as "** B")
             ans = re.sub(r"^[*_\s]+|[*_\s]+$", "", ans)
+        elif how == "answer_tag" and "</answer>" not in response.lower():
+            # We-Math's requested format "<Thought process>: … <Answer>: <B>" has no closing tag
+            ans = re.sub(r"^[\s:：]+|\s+$", "", ans)
+            ans = re.sub(r"^<+\s*(.*?)\s*>+$", r"\1", ans, flags=re.DOTALL)
         if ans:
             return ans, how
     ans = _answer_line(response or "")
