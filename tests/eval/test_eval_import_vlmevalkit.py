@@ -19,6 +19,7 @@ DIR = Path(__file__).parent / "data" / "vlmevalkit" / "Qwen2.5-VL-7B-Instruct"
 VISTA = DIR / "Qwen2.5-VL-7B-Instruct_MathVista_MINI_gpt-4o-mini.tsv"
 VERSE = DIR / "Qwen2.5-VL-7B-Instruct_MathVerse_MINI_gpt-4o-mini_score.tsv"
 WEMATH = DIR / "Qwen2.5-VL-7B-Instruct_WeMath_gpt4o-mini.tsv"
+LOGIC = DIR / "Qwen2.5-VL-7B-Instruct_LogicVista_gpt4o-mini.tsv"
 
 
 def test_file_names():
@@ -31,19 +32,20 @@ def test_file_names():
 
 def test_import_writes_a_run_with_their_verdicts(tmp_path):
     out = tmp_path / "vlmek"
-    summary = import_vlmevalkit([VISTA, VERSE, WEMATH], out)
+    summary = import_vlmevalkit([VISTA, VERSE, WEMATH, LOGIC], out)
     config, items, responses = load_run(out)
     assert config["harness"] == "VLMEvalKit" and config["model"] == "Qwen2.5-VL-7B-Instruct"
     assert [i["id"] for i in items if i["bench"] == "mathvista"] == ["1", "2", "3", "4"]  # pid
     assert {i["id"] for i in items if i["bench"] == "mathverse"} == {"7", "8", "9"}  # sample_index from metadata
     assert [i["id"] for i in items if i["bench"] == "wemath"] == ["1|2steps_1", "1|2steps_2"]  # as our loader names them
-    by_id = {i["id"]: i for i in items}
-    assert by_id["8"]["metadata"]["problem_version"] == "Vision Only"
-    assert by_id["1"]["metadata"]["options"] == ["3/11", "8/11", "6/11", "3/5"]
+    by_id = {(i["bench"], i["id"]): i for i in items}
+    assert by_id[("mathverse", "8")]["metadata"]["problem_version"] == "Vision Only"
+    assert by_id[("mathvista", "1")]["metadata"]["options"] == ["3/11", "8/11", "6/11", "3/5"]
     # MathVista: the verdict is VLMEvalKit's post_check on `res` (2.5 for gold 2 is wrong, no truncation)
     assert summary["benches"]["mathvista"]["accuracy"] == pytest.approx(3 / 4)
     assert summary["benches"]["mathverse"]["accuracy"] == pytest.approx(2 / 3)
     assert summary["benches"]["wemath"]["accuracy"] == pytest.approx(1 / 2)
+    assert summary["benches"]["logicvista"]["accuracy"] == pytest.approx(1 / 2)
     assert summary["judge"] == {"model": "gpt-4o-mini, gpt4o-mini"} and summary["scoring_harness"] == "VLMEvalKit"
     rows = [json.loads(x) for x in (out / "scores" / "vlmevalkit.jsonl").read_text().splitlines()]
     assert rows[1]["extracted_by"] == "vlmevalkit rule" and rows[0]["extracted_by"] == "vlmevalkit llm"

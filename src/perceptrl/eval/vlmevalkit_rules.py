@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from perceptrl.eval.scoring import item_options
+
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 API_FAILURE = "Failed to obtain answer via API"
 # phrases after which VLMEvalKit takes the answer as "Z" (no option chosen)
@@ -202,11 +204,6 @@ def mathvision_correct(extraction: Any, item: Mapping[str, Any]) -> bool:
     options = item_options(item)
     res = can_infer(extraction, choices_dict(options)) if options else str(extraction)
     return mathvision_equal(res, item.get("answer"))
-
-
-def item_options(item: Mapping[str, Any]) -> list[str] | None:
-    opts = item.get("choices") or (item.get("metadata") or {}).get("options")
-    return [str(o) for o in opts] if opts else None
 
 
 # --------------------------------------------------------------------- WeMath, LogicVista

@@ -63,6 +63,12 @@ WEMATH = [
          question="What is the width?", answer="A", A="4 cm", B="6 cm", C="8 cm", D="No correct answer",
          prediction="The width is 6 cm.", hit=0, log="Match Log: B. "),
 ]
+LOGICVISTA = [
+    dict(index=0, question="Which two tiles are identical? Select two of A-D.", answer="A, C", skill="['spatial']",
+         prediction="Tiles A and C are identical.", res="AC", log="Succeed", hit=1),
+    dict(index=1, question="Which shape comes next?", answer="B", skill="['inductive']", prediction="D", res="D",
+         log="Succeed", hit=0),
+]
 
 
 def dump_tsv(rows, name):
@@ -75,3 +81,4 @@ if __name__ == "__main__":
     dump_tsv(MATHVISTA, "MathVista_MINI_gpt-4o-mini")
     dump_tsv(MATHVERSE, "MathVerse_MINI_gpt-4o-mini_score")
     dump_tsv(WEMATH, "WeMath_gpt4o-mini")
+    dump_tsv(LOGICVISTA, "LogicVista_gpt4o-mini")
