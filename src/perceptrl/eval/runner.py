@@ -33,6 +33,7 @@ from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 from perceptrl.eval.benchmarks import base_name, load_benchmark
 from perceptrl.eval.generate import iter_generate_hf, iter_generate_vllm
+from perceptrl.eval.harnesses import HARNESSES, harness_scorer
 from perceptrl.eval.metrics import bench_metrics
 from perceptrl.eval.protocols import Protocol, get_protocol
 from perceptrl.eval.provenance import judge_settings, perceptrl_version, template_hash
@@ -258,10 +259,9 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
                 fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)",
             )
         verdicts = judge.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
-    elif protocol.scorer in ("lmms_eval", "vlmevalkit"):
-        from perceptrl.eval.harnesses import harness_scorer
+    elif protocol.scorer in HARNESSES:
 
-        scorer = harness_scorer(protocol.scorer, judge)
+        scorer = harness_scorer(protocol.scorer, judge)  # lmms_eval, vlmevalkit
         verdicts = scorer.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
         judge = scorer if scorer.client is not None else None  # the settings recorded are the ones used
     else:
