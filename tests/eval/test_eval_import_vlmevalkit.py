@@ -114,3 +114,16 @@ def test_cli_import(tmp_path, capsys):
     assert "mathverse" in capsys.readouterr().out
     assert main(["eval", "report", str(out)]) == 0
     assert "| mathverse | 3 | 66.7 |" in (out / "report.md").read_text()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openpyxl") is None, reason="xlsx needs openpyxl (optional)")
+def test_import_reads_vlmevalkits_default_xlsx(tmp_path):
+    """VLMEvalKit's default format: the same rows as an xlsx workbook."""
+    import csv
+
+    import pandas as pd
+
+    xlsx = tmp_path / VERSE.name.replace(".tsv", ".xlsx")
+    pd.read_csv(VERSE, sep="\t", dtype=str, quoting=csv.QUOTE_ALL).to_excel(xlsx, index=False)
+    summary = import_vlmevalkit([xlsx], tmp_path / "x")
+    assert summary["benches"]["mathverse"]["accuracy"] == pytest.approx(2 / 3)
