@@ -92,3 +92,11 @@ def test_wemath_llm_reply_that_matches_no_option_is_unresolved():
     s = VlmEvalKitScorer(extract=lambda p, t, it: "no idea")
     out = s.score(["something else"], [item])[0]
     assert out == {"correct": False, "pred": None, "extracted_by": "unresolved"}
+
+
+def test_parity_sets_cover_each_benchmark():
+    data = Path(__file__).parent / "data"
+    for bench, least in (("mathvista", 200), ("mathverse", 200), ("mathvision", 200), ("wemath", 100)):
+        lines = [json.loads(x) for x in (data / f"parity_{bench}.jsonl").read_text().splitlines() if x.strip()]
+        assert len(lines) >= least and all(ln["item"]["metadata"]["bench"] == bench for ln in lines)
+        assert all("llm_extraction" in ln for ln in lines) or bench == "mathverse"
