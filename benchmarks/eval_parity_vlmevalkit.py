@@ -30,6 +30,7 @@ import random
 import re
 import sys
 import types
+import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -233,6 +234,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the measured numbers here")
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)  # VLMEvalKit logs every failed option match
+    warnings.simplefilter("ignore", SyntaxWarning)  # its eval() of fuzzed answers ("2(3)")
     if not args.vlmevalkit:
         print(f"SKIP: no VLMEvalKit source given (--vlmevalkit DIR or $VLMEVALKIT_SRC).\nGet it: {GET}")
         return 0
