@@ -61,3 +61,44 @@ def test_setting_differences_lists_each_field():
     a = {"protocol": "greedy_rules", "judge": None, "decoding": {"temperature": 0.0}}
     b = {"protocol": "greedy_rules", "judge": None, "decoding": {"temperature": 1.0}}
     assert setting_differences(a, b) == ["decoding: {'temperature': 0.0} vs {'temperature': 1.0}"]
+
+
+def test_vlmevalkit_run_records_its_settings_and_compare_flags_judge_and_template(bench_sources, tiny_vlm, tmp_path):
+    """A vlmevalkit run (VLMEvalKit's WeMath prompt, pixel bounds, harness), rescored with two judge
+    models: compare refuses; against the same responses under another template: refused too."""
+    import sys
+    from pathlib import Path
+
+    from perceptrl.eval.runner import score_run
+    from perceptrl.judge.client import ChatClient
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judge"))
+    from loopback_judge import LoopbackJudge
+
+    proto = get_protocol("vlmevalkit", max_new_tokens=4)
+    src = [("wemath", str(bench_sources["wemath"]))]
+    run = tmp_path / "vlmek"
+    run_eval("tiny", src, run, protocol=proto, limit=1, loaded=tiny_vlm, progress=False, report=False)
+    config, items, responses = load_run(run)
+    assert config["template"] == "vlmevalkit" and config["template_hash"] == template_hash("vlmevalkit")
+    assert template_hash("vlmevalkit") != template_hash("lmms_eval")
+    assert config["pixels"] == {"min_pixels": 1280 * 28 * 28, "max_pixels": 16384 * 28 * 28}
+    assert "Question: " in responses[0]["prompt"] and "\nOptions:\nA. " in responses[0]["prompt"]
+    with LoopbackJudge(lambda text: "A") as srv:
+        for name, model in (("vlmevalkit", "gpt-4o-mini"), ("vlmevalkit_b", "qwen2.5-72b")):
+            s = score_run(run, proto, judge=ChatClient(srv.base_url, model, timeout=30), write=False)
+            (run / "scores" / f"{name}.json").write_text(json.dumps(s))
+            (run / "scores" / f"{name}.jsonl").write_text(json.dumps({**items[0], "sample": 0, "correct": False}) + "\n")
+    assert s["scoring_harness"] == "VLMEvalKit e8e78f0" and s["judge"]["model"] == "qwen2.5-72b"
+    with pytest.raises(PerceptrlError, match="judge"):
+        compare_runs(run, run, protocol_a="vlmevalkit", protocol_b="vlmevalkit_b")
+    other = tmp_path / "other_template"
+    other.mkdir()
+    for f in ("items.jsonl", "responses.jsonl"):
+        (other / f).write_text((run / f).read_text())
+    (other / "run.json").write_text(json.dumps({**config, "template": "lmms_eval", "template_hash": template_hash("lmms_eval")}))
+    (other / "scores").mkdir()
+    for f in ("vlmevalkit.json", "vlmevalkit.jsonl"):
+        (other / "scores" / f).write_text((run / "scores" / f).read_text())
+    with pytest.raises(PerceptrlError, match="template"):
+        compare_runs(run, other)

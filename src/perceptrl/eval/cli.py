@@ -111,9 +111,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from perceptrl.eval.importers import import_lmms_eval
+    from perceptrl.eval.importers import import_results
 
-    summary = import_lmms_eval(args.files, args.out, model=args.model)
+    summary = import_results(args.harness, args.files, args.out, model=args.model)
     _print_summary(summary)
     print(f"imported into: {args.out} (scores under protocol {summary['protocol']})")
     return 0
@@ -143,8 +143,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-new-tokens", type=int, help="override the protocol's 4096")
     p.add_argument("--k", type=int, help="samples per item for avg_at_k (default 8)")
     p.add_argument("--seed", type=int, help="sampling seed (default 0)")
-    p.add_argument("--template", help="prompt template (default: the protocol's: perception_r1; lmms_eval for "
-                                      "--protocol lmms_eval, lmms-eval's own prompts)")
+    p.add_argument("--template", help="prompt template (default: the protocol's: perception_r1; lmms_eval / "
+                                      "vlmevalkit for those protocols, the harness's own prompts)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="generation backend (default hf)")
     p.add_argument("--image-root", metavar="DIR", help="folder relative image paths start from (default: the data "
                    "file's folder, or a parent where the images are, as in MATH-V's repository)")
@@ -174,7 +174,8 @@ def register(subparsers) -> None:
     from perceptrl.eval.importers import HARNESSES
 
     im.add_argument("--from", dest="harness", required=True, choices=HARNESSES, help="the harness that wrote FILES")
-    im.add_argument("files", nargs="+", help="lmms-eval: the *_samples_<task>.jsonl files of --log_samples")
+    im.add_argument("files", nargs="+", help="lmms-eval: the *_samples_<task>.jsonl files of --log_samples; "
+                    "vlmevalkit: the judged per-sample files (*_gpt-4o-mini.xlsx, MathVerse *_score.xlsx; .tsv/.json too)")
     im.add_argument("--out", required=True, help="new run folder")
     im.add_argument("--model", help="model name to record (default: the samples folder's name)")
 

@@ -1,6 +1,9 @@
 """Import another harness's per-sample results into a perceptrl run folder (issue 16).
 
     perceptrl eval import --from lmms-eval OUT/MODEL/20261201_120000_samples_mathvista_testmini_cot.jsonl --out runs/lmms
+    perceptrl eval import --from vlmevalkit outputs/MODEL/MODEL_MathVista_MINI_gpt-4o-mini.xlsx --out runs/vlmek
+
+(VLMEvalKit's files: :mod:`perceptrl.eval.import_vlmevalkit`.)
 
 lmms-eval 0.7.3 with ``--log_samples`` writes one ``{date}_samples_{task}.jsonl`` per task (its
 ``EvaluationTracker.save_results_samples``): one line per document with ``doc_id``, ``target``,
@@ -33,7 +36,7 @@ from perceptrl.errors import PerceptrlError
 from perceptrl.eval.metrics import bench_metrics
 from perceptrl.eval.store import ITEMS_FILE, RESPONSES_FILE, RUN_FILE, read_jsonl, write_json_atomic, write_text_atomic
 
-HARNESSES = ("lmms-eval",)
+HARNESSES = ("lmms-eval", "vlmevalkit")
 IMPORTED_PROTOCOL = "lmms_eval"
 _TASK_RE = re.compile(r"_samples_(?P<task>.+)\.jsonl$")
 _BENCH_PREFIXES = ("mathvista", "mathverse", "mathvision", "wemath", "logicvista")
@@ -120,8 +123,16 @@ def import_lmms_eval(files: Sequence[str | Path], out_dir: str | Path, *, model:
     config = {
         "model": model, "protocol": IMPORTED_PROTOCOL, "harness": "lmms-eval", "imported_from": tasks,
         "decoding": None, "template": None, "benches": [{"name": t["bench"], "source": t["source"]} for t in tasks],
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    return write_imported_run(out, config, items, responses, verdicts, scorer="lmms-eval (imported verdicts)")
+
+
+def write_imported_run(out: Path, config: dict, items: list[dict], responses: list[dict], verdicts: list[dict], *,
+                       scorer: str, judge: dict | None = None) -> dict[str, Any]:
+    """Write ``run.json``, items, responses and ``scores/PROTOCOL.{json,jsonl}`` (the imported
+    harness's verdicts) of an imported run; returns the scores summary."""
+    protocol = config["protocol"]
+    config = {**config, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     out.mkdir(parents=True, exist_ok=True)
     jl = lambda rows: "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)  # noqa: E731
     write_text_atomic(out / ITEMS_FILE, jl(items))
@@ -131,12 +142,23 @@ def import_lmms_eval(files: Sequence[str | Path], out_dir: str | Path, *, model:
         by_bench[it["bench"]].append(it)
     scores = {(v["bench"], v["id"]): 1.0 if v["correct"] else 0.0 for v in verdicts}
     summary = {
-        "run": str(out), "model": model, "protocol": IMPORTED_PROTOCOL, "scorer": "lmms-eval (imported verdicts)",
-        "scoring_harness": "lmms-eval", "judge": None, "decoding": {}, "decoding_mismatch": False, "n_responses": len(verdicts),
+        "run": str(out), "model": config.get("model"), "protocol": protocol, "scorer": scorer,
+        "scoring_harness": config["harness"], "judge": judge, "decoding": {}, "decoding_mismatch": False,
+        "n_responses": len(verdicts),
         "benches": {b: bench_metrics(b, its, {it["id"]: scores[(b, it["id"])] for it in its}) for b, its in by_bench.items()},
     }
-    write_text_atomic(out / "scores" / f"{IMPORTED_PROTOCOL}.jsonl", jl(verdicts))
-    write_json_atomic(out / "scores" / f"{IMPORTED_PROTOCOL}.json", summary)
+    write_text_atomic(out / "scores" / f"{protocol}.jsonl", jl(verdicts))
+    write_json_atomic(out / "scores" / f"{protocol}.json", summary)
     write_json_atomic(out / "summary.json", summary)
     write_json_atomic(out / RUN_FILE, config)
     return summary
+
+
+def import_results(harness: str, files: Sequence[str | Path], out_dir: str | Path, *,
+                   model: str | None = None) -> dict[str, Any]:
+    """``perceptrl eval import --from HARNESS FILES``: the importer of that harness."""
+    if harness == "vlmevalkit":
+        from perceptrl.eval.import_vlmevalkit import import_vlmevalkit
+
+        return import_vlmevalkit(files, out_dir, model=model)
+    return import_lmms_eval(files, out_dir, model=model)

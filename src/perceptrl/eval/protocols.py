@@ -8,12 +8,15 @@ greedy_rules   temperature 0, 4096 new tokens   rule cascade                    
 avg_at_k       k = 8 samples, temperature 1.0   rule cascade, mean accuracy       PAPO, VPPO
 lmms_eval      temperature 0, 16384 new tokens  lmms-eval 0.7.3's own rules, LLM  lmms-eval reports
                                                 extraction / judge fallback
+vlmevalkit     temperature 0, 2048 new tokens   VLMEvalKit's rules, then LLM      VLMEvalKit reports
+                                                extraction / judge (GPT-4o-mini)
 =============  ===============================  ================================  ===================
 
 ``lmms_eval`` (:mod:`perceptrl.eval.harness_lmms`) reproduces lmms-eval's per-item verdicts on
 MathVista (``mathvista_testmini_cot``: 16,384 new tokens) and on MathVerse and the other reasoning
 tasks; it also records the pixel bounds lmms-eval's Qwen2.5-VL wrapper uses (min 256·28·28, max
-1,605,632), so that a run states them.
+1,605,632), so that a run states them. ``vlmevalkit`` (:mod:`perceptrl.eval.harness_vlmevalkit`)
+does the same for VLMEvalKit (MathVista, MathVerse, MathVision, WeMath, LogicVista).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from perceptrl.eval.generate import Decoding
 class Protocol:
     name: str
     decoding: Decoding
-    scorer: str  # "rules" | "judge" | "lmms_eval"
+    scorer: str  # "rules" | "judge" | "lmms_eval" | "vlmevalkit"
     harness: str = "perceptrl"  # whose scoring rules the verdicts follow
     min_pixels: int | None = None  # image bounds the harness uses (None: the processor's own)
     max_pixels: int | None = None
@@ -43,6 +46,11 @@ PROTOCOLS: dict[str, Protocol] = {
     "lmms_eval": Protocol("lmms_eval", Decoding(temperature=0.0, max_new_tokens=16384), "lmms_eval",
                           harness="lmms-eval 0.7.3", min_pixels=256 * 28 * 28, max_pixels=1605632,
                           template="lmms_eval"),
+    # VLMEvalKit's Qwen2.5-VL-7B-Instruct entry (vlmeval/config.py): top_k=1 sampling (greedy),
+    # 2,048 new tokens, 1280·28·28 – 16384·28·28 pixels, the datasets' own prompts
+    "vlmevalkit": Protocol("vlmevalkit", Decoding(temperature=0.0, max_new_tokens=2048), "vlmevalkit",
+                           harness="VLMEvalKit e8e78f0", min_pixels=1280 * 28 * 28, max_pixels=16384 * 28 * 28,
+                           template="vlmevalkit"),
 }
 
 

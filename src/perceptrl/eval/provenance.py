@@ -37,9 +37,10 @@ def template_hash(template: str | None) -> str | None:
     if template is None:
         return None
     from perceptrl.data.prompt import PROMPT_TEMPLATES
-    from perceptrl.eval.harness_lmms import TEMPLATE, TEMPLATE_SPEC
+    from perceptrl.eval.harnesses import harness_template
 
-    text = TEMPLATE_SPEC if template == TEMPLATE else PROMPT_TEMPLATES.get(template, template)
+    found = harness_template(template)
+    text = found[1] if found else PROMPT_TEMPLATES.get(template, template)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -33,6 +33,7 @@ from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 from perceptrl.eval.benchmarks import base_name, load_benchmark
 from perceptrl.eval.generate import iter_generate_hf, iter_generate_vllm
+from perceptrl.eval.harnesses import HARNESSES, harness_scorer
 from perceptrl.eval.metrics import bench_metrics
 from perceptrl.eval.protocols import Protocol, get_protocol
 from perceptrl.eval.provenance import judge_settings, perceptrl_version, template_hash
@@ -118,17 +119,20 @@ def _validate(examples: dict[str, list[Example]], processor, template: str, sour
 
 
 def _harness_prompts(pending: dict[str, list[Example]], template: str) -> str:
-    """For ``--template lmms_eval``: each example's problem becomes lmms-eval's prompt text
-    (:func:`perceptrl.eval.harness_lmms.harness_problem`), rendered as it is; the stored items keep
+    """For a harness template (``lmms_eval``, ``vlmevalkit``): each example's problem becomes that
+    harness's prompt text (:mod:`perceptrl.eval.harnesses`), rendered as it is; the stored items keep
     the benchmark's own fields (the scorers read them). Returns the template to render with."""
-    from perceptrl.eval.harness_lmms import TEMPLATE, harness_problem
+    from perceptrl.eval.harnesses import harness_template
 
-    if template != TEMPLATE:
+    found = harness_template(template)
+    if found is None:
         return template
     import dataclasses
 
+    rewrite_problem = found[0]
+
     def rewrite(bench: str, ex: Example) -> Example:
-        text = harness_problem(bench, ex.problem, ex.metadata)
+        text = rewrite_problem(bench, ex.problem, ex.metadata, ex.choices)
         # the harness prompt lists the options itself
         return ex if text == ex.problem else dataclasses.replace(ex, problem=text, choices=None)
 
@@ -255,10 +259,9 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
                 fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)",
             )
         verdicts = judge.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
-    elif protocol.scorer == "lmms_eval":
-        from perceptrl.eval.harness_lmms import LmmsEvalScorer
+    elif protocol.scorer in HARNESSES:
 
-        scorer = judge if isinstance(judge, LmmsEvalScorer) else LmmsEvalScorer(getattr(judge, "client", judge))
+        scorer = harness_scorer(protocol.scorer, judge)  # lmms_eval, vlmevalkit
         verdicts = scorer.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
         judge = scorer if scorer.client is not None else None  # the settings recorded are the ones used
     else:

@@ -21,9 +21,13 @@ shared matcher:
 * a bare lower-case letter (``b``) is a variable, not option B;
 * a prediction that states several values (``3 and 5``) does not match a single-number gold
   (math-verify keeps only the last number of such prose);
-* a multi-letter gold (``C\nD``, ``C, D``) matches the same *set* of letters, nothing less.
+* a multi-letter gold (``C\nD``, ``C, D``) matches the same *set* of letters, nothing less;
+* a prediction that is word for word one option's text is that option (found against VLMEvalKit:
+  ``400, 300`` matched the gold option ``300, 400`` as the same set of numbers although it is
+  option B's text).
 
-Extraction also reads a final ``Answer: …`` line (``**Answer:** B``, ``Final answer: 12.``), a
+Extraction also reads We-Math's ``<Answer>: <B>`` (an open tag, no closing one; found against
+VLMEvalKit), a final ``Answer: …`` line (``**Answer:** B``, ``Final answer: 12.``), a
 bare option text (``… it is a quarter.``) when the item has options and no letter is found, and
 takes a short one-line response whole (``yes``, ``S 23.5°W``) before falling back to its last
 number.
@@ -108,6 +112,10 @@ def extract_prediction(response: str, item: Mapping[str, Any]) -> tuple[str | No
         how = "answer_tag" if "<answer>" in response.lower() else "boxed" if "\\boxed" in response or "\\fbox" in response else "phrase"
         if how == "phrase":  # markdown emphasis around a phrase answer ("**Answer:** B" reads as "** B")
             ans = re.sub(r"^[*_\s]+|[*_\s]+$", "", ans)
+        elif how == "answer_tag" and "</answer>" not in response.lower():
+            # We-Math's requested format "<Thought process>: … <Answer>: <B>" has no closing tag
+            ans = re.sub(r"^[\s:：]+|\s+$", "", ans)
+            ans = re.sub(r"^<+\s*(.*?)\s*>+$", r"\1", ans, flags=re.DOTALL)
         if ans:
             return ans, how
     ans = _answer_line(response or "")
@@ -150,6 +158,10 @@ def _several_values(pred: str) -> bool:
     return len(nums) > 1
 
 
+def _words(s: str) -> str:
+    return " ".join(s.lower().split())
+
+
 def _pre_verdict(pred: str, gold: str, options: list[str] | None) -> bool | None:
     """Cases decided before the shared matcher (the false positives in the module doc)."""
     p = pred.strip()
@@ -158,6 +170,10 @@ def _pre_verdict(pred: str, gold: str, options: list[str] | None) -> bool | None
         hits = [_LETTERS[i] for i, o in enumerate(options) if o.strip() == text]
         return bool(hits) and (gold.strip() in hits or gold.strip() == text)
     g = gold.strip()
+    if options and not re.fullmatch(r"\(?[A-Za-z]\)?\.?", p):
+        same = [i for i, o in enumerate(options) if _words(o) == _words(p)]
+        if len(same) == 1:  # word for word one option's text: that option, right or wrong
+            return g == _LETTERS[same[0]] or _words(g) == _words(options[same[0]])
     if _LETTER_SET.match(g) and len(_letters(g)) > 1:
         return _LETTER_SET.match(p) is not None and sorted(set(_letters(p))) == sorted(set(_letters(g)))
     if re.fullmatch(_VALUE, g.replace(" ", "")) and _several_values(p):
