@@ -1,0 +1,92 @@
+"""One declaration per option: a dataclass field with its default and a machine-readable help.
+
+Every option of every ``perceptrl`` command is a field of a config dataclass, declared with
+:func:`option` (``field(metadata={"help": ...})``, the style of TRL's ``GRPOConfig``), validated in
+that dataclass's ``check()`` (run by ``__post_init__``). Command-line flags are *built from* those
+fields by :func:`add_flag`: the default and the help text come from the field, so they cannot drift.
+
+Why argparse built from the fields and not ``HfArgumentParser`` for the flags: the commands keep the
+flag names users and docs already use (``--retries`` for ``JudgeConfig.max_retries``,
+``--judge-concurrency`` in ``perceptrl eval``) and several commands expose one dataclass under a
+prefix; ``HfArgumentParser`` names every flag after its field and adds every field of a dataclass.
+Recipes (nested YAML sections plus dotted ``key=value`` overrides) go through OmegaConf structured
+configs instead, see :mod:`perceptrl.config.recipe`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import MISSING, Field
+from typing import Any
+
+#: Attribute set on every argparse action made by :func:`add_flag`: ``"Class.field"``. The option
+#: test reads it to prove that a flag's default comes from its declaration.
+SOURCE_ATTR = "perceptrl_option"
+
+
+def option(default: Any = MISSING, *, help: str, default_factory: Any = MISSING, **metadata: Any) -> Any:  # noqa: A002
+    """A dataclass field with ``help`` in its metadata (the one place an option is documented)."""
+    if default_factory is not MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata={"help": help, **metadata})
+    return dataclasses.field(default=default, metadata={"help": help, **metadata})
+
+
+def field_of(cls: type, name: str) -> Field:
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f
+    raise KeyError(f"{cls.__name__} has no option {name!r}")
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The declared default of ``cls.name`` (a fresh value for ``default_factory`` fields)."""
+    f = field_of(cls, name)
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None
+
+
+def help_of(cls: type, name: str) -> str:
+    return str(field_of(cls, name).metadata.get("help", ""))
+
+
+def options_of(cls: type) -> list[Field]:
+    """The user options of a dataclass: fields with a help text (internal fields have none)."""
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+def _scalar_type(f: Field) -> Any:
+    """The argparse ``type`` for a field: int/float for numbers, else strings (None: keep as str)."""
+    default = f.default if f.default is not MISSING else None
+    if isinstance(default, bool):
+        return None
+    if isinstance(default, (int, float)):
+        return type(default)
+    text = str(f.type)
+    for name, conv in (("float", float), ("int", int)):
+        if text.startswith(name) or text.startswith(f"{name} |") or text == f"{name} | None":
+            return conv
+    return None
+
+
+def add_flag(parser: argparse.ArgumentParser | Any, cls: type, name: str, *flags: str,
+             help_extra: str = "", **kwargs: Any) -> argparse.Action:
+    """Add ``flags`` (default ``--name`` with dashes) for option ``cls.name``: default, type and
+    help come from the field. ``kwargs`` pass through (``choices``, ``metavar``, ``dest``)."""
+    f = field_of(cls, name)
+    if not flags:
+        flags = ("--" + name.replace("_", "-"),)
+    default = default_of(cls, name)
+    if "type" not in kwargs and "action" not in kwargs:
+        conv = _scalar_type(f)
+        if conv is not None:
+            kwargs["type"] = conv
+    text = help_of(cls, name) + (f" {help_extra}" if help_extra else "")
+    text = text.replace("%", "%%") + " (default: %(default)s)"
+    action = parser.add_argument(*flags, default=default, help=text, **kwargs)
+    setattr(action, SOURCE_ATTR, f"{cls.__name__}.{name}")
+    return action
+
