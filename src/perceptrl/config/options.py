@@ -90,3 +90,43 @@ def add_flag(parser: argparse.ArgumentParser | Any, cls: type, name: str, *flags
     setattr(action, SOURCE_ATTR, f"{cls.__name__}.{name}")
     return action
 
+
+
+def render_default(value: Any) -> str:
+    """A default as a recipe would write it (YAML: ``null``, ``true``, ``[]``, ``0.05``)."""
+    import json
+
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def add_section_flags(parser: argparse.ArgumentParser, section: str, cls: type, title: str,
+                      defaults: dict[str, Any] | None = None) -> None:
+    """``--section.key VALUE`` for every option of ``cls`` (a recipe section), in its own help group.
+
+    The flags are another spelling of the ``section.key=value`` overrides: they default to nothing
+    (the recipe's value, else the field's default, listed in the help; ``defaults`` replaces the
+    listed default where perceptrl sets its own, as for a few GRPOConfig keys) and are gathered by
+    :func:`section_overrides`."""
+    group = parser.add_argument_group(f"{section}: {title}")
+    defaults = defaults or {}
+    for f in options_of(cls):
+        if not f.init:
+            continue
+        default = defaults.get(f.name, default_of(cls, f.name))
+        text = " ".join(str(f.metadata["help"]).split()).replace("%", "%%") + f" (default: {render_default(default)})"
+        action = group.add_argument(f"--{section}.{f.name}", dest=f"{section}.{f.name}", metavar="VALUE",
+                                    default=argparse.SUPPRESS, help=text)
+        setattr(action, SOURCE_ATTR, f"{cls.__name__}.{f.name}")
+
+
+def section_overrides(args: argparse.Namespace) -> list[str]:
+    """The ``--section.key VALUE`` flags given, as ``section.key=VALUE`` overrides."""
+    return [f"{k}={v}" for k, v in vars(args).items() if "." in k]

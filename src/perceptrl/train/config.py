@@ -229,6 +229,13 @@ SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "rewards"
                              "judge": JudgeConfig, "method": MethodConfig}
 
 
+#: perceptrl's defaults for a few GRPOConfig keys (TRL's in brackets); a recipe's ``trl`` section wins.
+TRL_DEFAULTS: dict[str, Any] = {
+    "report_to": "tensorboard",  # metrics to TensorBoard by default ["none"]
+    "logging_steps": 1,  # RL runs are short in steps; log every step [10]
+}
+
+
 def grpo_fields() -> dict[str, dataclasses.Field]:
     """TRL's ``GRPOConfig`` init fields: the keys and types of the ``trl`` section."""
     from trl import GRPOConfig

@@ -17,15 +17,9 @@ from typing import Any
 
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
-from perceptrl.train.config import TrainConfig
+from perceptrl.train.config import TRL_DEFAULTS, TrainConfig
 
 logger = logging.getLogger(__name__)
-
-# Defaults perceptrl sets on GRPOConfig when the recipe does not (TRL's own default in brackets).
-_TRL_DEFAULTS: dict[str, Any] = {
-    "report_to": "tensorboard",  # metrics to TensorBoard by default ["none"]
-    "logging_steps": 1,  # RL runs are short in steps; log every step [10]
-}
 
 
 @dataclass
@@ -245,7 +239,7 @@ def _check_judge(cfg: TrainConfig, setup: Any) -> None:
 def _grpo_args(cfg: TrainConfig):
     from trl import GRPOConfig
 
-    kwargs = {**_TRL_DEFAULTS, **cfg.trl}
+    kwargs = {**TRL_DEFAULTS, **cfg.trl}
     kwargs.setdefault("output_dir", os.path.join("runs", f"perceptrl-{cfg.method.name.replace('+', '-')}"))
     # the dataset is a row_id column expanded in Python: it must not be dropped as "unused"
     kwargs["remove_unused_columns"] = False
