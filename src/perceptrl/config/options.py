@@ -79,13 +79,19 @@ def add_flag(parser: argparse.ArgumentParser | Any, cls: type, name: str, *flags
     f = field_of(cls, name)
     if not flags:
         flags = ("--" + name.replace("_", "-"),)
-    default = default_of(cls, name)
+    # a caller may pass default=None for a default derived at run time from other flags (its help says how)
+    default = kwargs.pop("default", default_of(cls, name))
     if "type" not in kwargs and "action" not in kwargs:
         conv = _scalar_type(f)
         if conv is not None:
             kwargs["type"] = conv
-    text = help_of(cls, name) + (f" {help_extra}" if help_extra else "")
-    text = text.replace("%", "%%") + " (default: %(default)s)"
+    text = (help_of(cls, name) + (f" {help_extra}" if help_extra else "")).replace("%", "%%")
+    if kwargs.get("action") in ("store_true", "store_false"):
+        text += f" (sets {name}={render_default(kwargs['action'] == 'store_true')}; default {render_default(default)})"
+    else:
+        text += " (default: %(default)s)"
+        if flags[0].startswith("-"):
+            kwargs.setdefault("metavar", flags[0].lstrip("-").replace("-", "_").upper())
     action = parser.add_argument(*flags, default=default, help=text, **kwargs)
     setattr(action, SOURCE_ATTR, f"{cls.__name__}.{name}")
     return action
@@ -130,3 +136,18 @@ def add_section_flags(parser: argparse.ArgumentParser, section: str, cls: type, 
 def section_overrides(args: argparse.Namespace) -> list[str]:
     """The ``--section.key VALUE`` flags given, as ``section.key=VALUE`` overrides."""
     return [f"{k}={v}" for k, v in vars(args).items() if "." in k]
+
+
+def add_flags(parser: argparse.ArgumentParser | Any, cls: type, flags: dict[str, str | None],
+              extra: dict[str, dict[str, Any]] | None = None) -> None:
+    """:func:`add_flag` for each ``field -> flag`` of ``flags`` (``None``: ``--field-name``), each
+    stored under its field's name (``dest``); ``extra`` gives per-field argparse keywords."""
+    extra = extra or {}
+    for name, flag in flags.items():
+        kw = {"dest": name, **extra.get(name, {})}
+        add_flag(parser, cls, name, *([flag] if flag else []), **kw)
+
+
+def values_of(args: argparse.Namespace, names: Any) -> dict[str, Any]:
+    """``{field: args.field}`` for the ``names`` present on ``args`` (flags made by :func:`add_flags`)."""
+    return {n: getattr(args, n) for n in names if hasattr(args, n)}
