@@ -20,8 +20,9 @@ import dataclasses
 from dataclasses import MISSING, Field
 from typing import Any
 
-#: Attribute set on every argparse action made by :func:`add_flag`: ``"Class.field"``. The option
-#: test reads it to prove that a flag's default comes from its declaration.
+#: Attribute set on every argparse action made by :func:`add_flag`: ``(class, field, derived)``,
+#: ``derived`` when the flag's default is decided at run time (its help says how). The option test
+#: reads it to prove that every flag's default is its declaration's.
 SOURCE_ATTR = "perceptrl_option"
 
 
@@ -79,7 +80,11 @@ def add_flag(parser: argparse.ArgumentParser | Any, cls: type, name: str, *flags
     f = field_of(cls, name)
     if not flags:
         flags = ("--" + name.replace("_", "-"),)
-    # a caller may pass default=None for a default derived at run time from other flags (its help says how)
+    # a caller may pass another default, decided by the command (runs/<command>) or at run time
+    # (None: "the preset's", "openai when --base-url is given"); help_extra must say which
+    derived = "default" in kwargs
+    if derived and not help_extra.startswith("Left out"):
+        raise ValueError(f"{cls.__name__}.{name}: a flag default other than the field's needs help_extra='Left out: ...'")
     default = kwargs.pop("default", default_of(cls, name))
     if "type" not in kwargs and "action" not in kwargs:
         conv = _scalar_type(f)
@@ -88,12 +93,13 @@ def add_flag(parser: argparse.ArgumentParser | Any, cls: type, name: str, *flags
     text = (help_of(cls, name) + (f" {help_extra}" if help_extra else "")).replace("%", "%%")
     if kwargs.get("action") in ("store_true", "store_false"):
         text += f" (sets {name}={render_default(kwargs['action'] == 'store_true')}; default {render_default(default)})"
-    else:
+    elif default is not None or not derived:
         text += " (default: %(default)s)"
+    if not kwargs.get("action"):
         if flags[0].startswith("-"):
             kwargs.setdefault("metavar", flags[0].lstrip("-").replace("-", "_").upper())
     action = parser.add_argument(*flags, default=default, help=text, **kwargs)
-    setattr(action, SOURCE_ATTR, f"{cls.__name__}.{name}")
+    setattr(action, SOURCE_ATTR, (cls, name, derived))
     return action
 
 
@@ -130,7 +136,7 @@ def add_section_flags(parser: argparse.ArgumentParser, section: str, cls: type, 
         text = " ".join(str(f.metadata["help"]).split()).replace("%", "%%") + f" (default: {render_default(default)})"
         action = group.add_argument(f"--{section}.{f.name}", dest=f"{section}.{f.name}", metavar="VALUE",
                                     default=argparse.SUPPRESS, help=text)
-        setattr(action, SOURCE_ATTR, f"{cls.__name__}.{f.name}")
+        setattr(action, SOURCE_ATTR, (cls, f.name, True))  # default: the recipe's, else the field's
 
 
 def section_overrides(args: argparse.Namespace) -> list[str]:

@@ -35,11 +35,11 @@ def add_run_options(p: argparse.ArgumentParser, *, command: str) -> None:
     add_flags(p, DemoCommand, {"quick": None}, extra={"quick": {"action": "store_true"}})
     add_flag(p, DemoConfig, "seeds", default=None, help_extra="Left out: the preset's (--quick: 1).")
     add_flag(p, DemoCommand, "out", dest="out", type=Path, default=Path("runs") / command,
-             help_extra=f"Here: runs/{command}.")
+             help_extra=f"Left out: runs/{command}.")
     for name in PRESET_FLAGS[1:]:
         add_flag(p, DemoConfig, name, dest=name, default=None, help_extra="Left out: the preset's.")
     add_flag(p, DemoConfig, "arms", dest="arms", default=None, metavar="A,B,...",
-             help_extra=f"Comma-separated here (choose from: {', '.join(ARMS)}); left out: the preset's.")
+             help_extra=f"Left out: the preset's. Comma-separated here (choose from: {', '.join(ARMS)}).")
     add_flag(p, DemoCommand, "settings", "--set", dest="settings", action="append", metavar="KEY=VALUE")
     add_flags(p, DemoCommand, {"restart": None, "no_progress": None},
               extra={"restart": {"action": "store_true"}, "no_progress": {"action": "store_true"}})

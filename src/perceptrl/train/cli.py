@@ -8,6 +8,17 @@ Every recipe option is listed by ``perceptrl train --help``, built from the sect
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+
+from perceptrl.config.options import option
+
+
+@dataclass
+class TrainCommand:
+    """Options of ``perceptrl train`` besides the recipe's."""
+
+    resume: bool = option(False, help="Continue from the last checkpoint in trl.output_dir (same data order and "
+                          "RNG state).")
 
 #: section -> help-group title shown by ``perceptrl train --help``.
 TITLES = {
@@ -20,7 +31,7 @@ TITLES = {
 
 
 def register(subparsers) -> None:
-    from perceptrl.config.options import add_section_flags
+    from perceptrl.config.options import add_flags, add_section_flags
     from perceptrl.train.config import SECTIONS
 
     p = subparsers.add_parser(
@@ -39,8 +50,7 @@ def register(subparsers) -> None:
     p.add_argument("config", help="YAML recipe, e.g. configs/perception_r1.yaml")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="overrides such as trl.max_steps=4 (any section.key below, or trl.<GRPOConfig field>)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from the last checkpoint in trl.output_dir (same data order and RNG state)")
+    add_flags(p, TrainCommand, {"resume": None}, extra={"resume": {"action": "store_true"}})
     for section, cls in SECTIONS.items():
         add_section_flags(p, section, cls, TITLES.get(section, cls.__name__))
     from trl import GRPOConfig
