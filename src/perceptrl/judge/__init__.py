@@ -15,7 +15,7 @@ import importlib
 
 #: public name -> module. Imported on first use (PEP 562), so that reading a ``JudgeConfig``
 #: (every command's option parser does) does not import the OpenAI client.
-_EXPORTS = {
+_LAZY = {
     "JudgeOutcome": "backends", "LLMJudge": "backends", "RulesJudge": "backends",
     "ChatClient": "client", "JudgeRequestError": "client", "JudgeConfig": "config",
     "Verdicts": "parse", "parse_verdicts": "parse", "JudgeTemplate": "prompt",
@@ -23,10 +23,10 @@ _EXPORTS = {
     "sanitize": "sanitize",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"perceptrl.judge.{_EXPORTS[name]}"), name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"perceptrl.judge.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'perceptrl.judge' has no attribute {name!r}")
