@@ -65,7 +65,8 @@ def test_every_flag_reads_its_default_from_its_declaration():
 def test_every_flag_shows_its_default_and_help():
     for prog, action in _flags():
         cls, name, _ = getattr(action, SOURCE_ATTR)
-        assert action.help and ("default" in action.help or "Left out" in action.help), (prog, action.option_strings)
+        assert action.help and (action.required or "default" in action.help or "Left out" in action.help), \
+            (prog, action.option_strings)
 
 
 #: names declared with a default in more than one dataclass, and why they are different options
@@ -204,3 +205,14 @@ def test_allowlist_names_only_real_pairs():
     for name, (classes, _) in OTHER_MEANING.items():
         assert classes <= names.get(name, set()), (name, classes - names.get(name, set()))
     assert not [n for n, cs in itertools.groupby(sorted(OTHER_MEANING)) if len(list(cs)) > 1]
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_of_every_command_lists_every_option(name):
+    for p in _parsers(_command(name)):
+        text = " ".join(p.format_help().split())
+        for action in p._actions:
+            if action.option_strings and not isinstance(action, argparse._HelpAction):
+                assert action.option_strings[0] in text, (p.prog, action.option_strings[0])
+                first_words = " ".join(action.help.split(" (default")[0].split()[:4]).replace("%%", "%")
+                assert first_words in text, (p.prog, action.option_strings[0])

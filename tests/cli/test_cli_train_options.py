@@ -39,3 +39,11 @@ def test_bad_flag_value_names_the_key(capsys):
     rc = main(["train", str(CONFIGS / "demo_cpu.yaml"), "--model.lora_r", "many"])
     err = capsys.readouterr().err
     assert rc == 2 and "model.lora_r" in err and "Traceback" not in err
+
+
+
+def test_overrides_may_follow_flags(capsys):
+    """A KEY=VALUE after a --section.key flag still reaches the config (here: its typo is named)."""
+    rc = main(["train", str(CONFIGS / "demo_cpu.yaml"), "--model.lora_r", "3", "trl.max_stepz=2"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "trl.max_stepz" in err and "max_steps" in err

@@ -93,7 +93,7 @@ def add_flag(parser: argparse.ArgumentParser | Any, cls: type, name: str, *flags
     text = (help_of(cls, name) + (f" {help_extra}" if help_extra else "")).replace("%", "%%")
     if kwargs.get("action") in ("store_true", "store_false"):
         text += f" (sets {name}={render_default(kwargs['action'] == 'store_true')}; default {render_default(default)})"
-    elif default is not None or not derived:
+    elif not kwargs.get("required") and (default is not None or not derived):
         text += " (default: %(default)s)"
     if not kwargs.get("action"):
         if flags[0].startswith("-"):
