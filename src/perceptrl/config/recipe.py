@@ -20,9 +20,11 @@ against its fields by the caller) are plain mappings here.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,29 +142,18 @@ class Recipe:
         return out, explicit
 
 
-class _translated:
+@contextlib.contextmanager
+def _translated(recipe: Recipe, where: str) -> Iterator[None]:
     """Turn OmegaConf's key and type errors into :class:`PerceptrlError` (file, key, valid keys)."""
-
-    def __init__(self, recipe: Recipe, where: str):
-        self.recipe, self.where = recipe, where
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, err, tb) -> bool:
-        if err is None or not isinstance(err, OmegaConfBaseException):
-            return False
+    try:
+        yield
+    except OmegaConfBaseException as err:
         key = str(getattr(err, "full_key", "") or "")
-        section = key.split(".")[0]
-        cls = self.recipe.typed.get(section)
+        cls = recipe.typed.get(key.split(".")[0])
         if isinstance(err, (ConfigKeyError, ConfigAttributeError)) and cls is not None:
-            import dataclasses
-
-            raise bad_key(key, [f.name for f in dataclasses.fields(cls)], self.where) from None
+            raise bad_key(key, [f.name for f in dataclasses.fields(cls)], where) from None
         if isinstance(err, ValidationError):
-            msg = str(err).splitlines()[0]
-            raise PerceptrlError(f"bad value for {key}: {msg}", where=self.where,
+            raise PerceptrlError(f"bad value for {key}: {str(err).splitlines()[0]}", where=where,
                                  fix=f"give {key} a value of its declared type") from None
-        raise PerceptrlError(f"invalid configuration: {str(err).splitlines()[0]}", where=self.where,
+        raise PerceptrlError(f"invalid configuration: {str(err).splitlines()[0]}", where=where,
                              fix="check the key and value") from None
-
