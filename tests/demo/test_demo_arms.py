@@ -41,5 +41,5 @@ def test_overrides_load_as_a_train_config(tmp_path):
     tcfg = load_train_config(None, overrides=train_overrides(cfg, "perception_r1", 2, tmp_path / "arm"))
     assert tcfg.trl["max_steps"] == 7 and tcfg.trl["seed"] == 2
     assert tcfg.trl["per_device_train_batch_size"] == 12 and tcfg.trl["num_generations"] == 4
-    assert tcfg.judge["backend"] == "rules"
+    assert tcfg.judge.backend == "rules"
     assert [t["name"] for t in tcfg.rewards.terms][-1] == "perception"

@@ -29,11 +29,11 @@ J, A = JudgeConfig(), AnnotateConfig()
 
 #: command → {argparse dest: the declared default}
 CLI_DEFAULTS = {
-    "judge": {"max_concurrency": J.max_concurrency, "timeout": J.timeout, "retries": J.max_retries,
+    "judge": {"max_concurrency": J.max_concurrency, "timeout": J.timeout, "max_retries": J.max_retries,
               "max_tokens": J.max_tokens, "constrained": J.constrained, "failure_policy": J.failure_policy,
-              "cache": J.cache_path},
+              "cache_path": J.cache_path, "harden": J.harden},
     "eval": {"judge_concurrency": J.max_concurrency, "judge_timeout": J.timeout},
-    "annotate": {"max_concurrency": J.max_concurrency, "retries": J.max_retries, "timeout": A.request_timeout,
+    "annotate": {"max_concurrency": J.max_concurrency, "max_retries": J.max_retries, "request_timeout": A.request_timeout,
                  "num_cot": A.num_cot, "cot_max_tokens": A.cot_max_tokens, "max_facts": A.max_facts,
                  "extract_max_tokens": A.extract_max_tokens},
     "score": {"workers": RewardsConfig.workers, "item_timeout": RewardsConfig.item_timeout,

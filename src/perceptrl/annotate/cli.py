@@ -22,13 +22,16 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from perceptrl.annotate.pipeline import AnnotateConfig, LLMExtractor, annotate
 from perceptrl.annotate.rules import RulesExtractor
+from perceptrl.config.options import add_flags, option
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.client import ChatClient
 from perceptrl.judge.config import JudgeConfig
+from perceptrl.train.config import DataConfig
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                                  fix="check --cot-column (it is read from each row's extra fields)")
     out = Path(args.out)
     progress = Path(args.progress) if args.progress else out.with_name(out.name + ".progress.jsonl")
-    common = dict(max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries)
+    common = dict(max_concurrency=args.max_concurrency, timeout=args.request_timeout, max_retries=args.max_retries)
     kind = args.extractor or ("llm" if args.extract_base_url else "rules")
     if kind == "llm":
         if not (args.extract_base_url and args.extract_model):
@@ -83,37 +86,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class AnnotateCommand:
+    """Options of ``perceptrl annotate`` besides :class:`AnnotateConfig`, the data reader's
+    (:class:`DataConfig`) and the request limits (:class:`JudgeConfig`)."""
+
+    data: str | None = option(None, help="Dataset path or hub id (any format perceptrl reads).")
+    limit: int | None = option(None, help="First N rows only; null: all.")
+    out: str | None = option(None, help="Output dataset (default format: Perception-R1 parquet).")
+    out_format: str = option("perception_r1", help="Output format (perception_r1 writes the visual_key_info column).")
+    progress: str | None = option(None, help="JSONL progress file; null: OUT.progress.jsonl.")
+    cot_base_url: str | None = option(None, help="OpenAI-compatible multimodal endpoint for chains.")
+    cot_model: str | None = option(None, help="Model name at --cot-base-url.")
+    cot_api_key: str | None = option(None, help="API key of the CoT endpoint; null: --api-key.")
+    extractor: str | None = option(None, help="Who reads the facts from the verified chain: llm (the default when "
+                                   "--extract-base-url is given) or rules (name = value clauses only; no server).")
+    extract_base_url: str | None = option(None, help="OpenAI-compatible endpoint of the text LLM extractor.")
+    extract_model: str | None = option(None, help="Model name at --extract-base-url.")
+    api_key: str | None = option(None, help="API key; null: $OPENAI_API_KEY (local servers ignore it).")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("annotate", help="visual annotations from verified chains of thought (Perception-R1 stage 1)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = AnnotateConfig()
-    p.add_argument("--data", required=True, help="dataset path or hub id (any format perceptrl reads)")
-    p.add_argument("--format", default="auto", help="input format: auto | perception_r1 | trl | jsonl | hf")
-    p.add_argument("--split", default=None, help="split of a hub/parquet dataset")
-    p.add_argument("--limit", type=int, default=None, help="first N rows only")
-    p.add_argument("--out", required=True, help="output dataset (default format: Perception-R1 parquet)")
-    p.add_argument("--out-format", default="perception_r1",
-                   help="output format (perception_r1 writes the visual_key_info column)")
-    p.add_argument("--progress", default=None, help="JSONL progress file (default OUT.progress.jsonl)")
-    p.add_argument("--cot-column", default=None, help="row field with ready chains of thought")
-    p.add_argument("--cot-base-url", default=None, help="OpenAI-compatible multimodal endpoint for chains")
-    p.add_argument("--cot-model", default=None, help="model name at --cot-base-url")
-    p.add_argument("--cot-api-key", default=None, help="API key of the CoT endpoint (default: --api-key)")
-    p.add_argument("--num-cot", type=int, default=d.num_cot, help="chains sampled per problem; the first that verifies is used")
-    p.add_argument("--cot-max-tokens", type=int, default=d.cot_max_tokens, help="token budget of one chain")
-    p.add_argument("--extractor", choices=["llm", "rules"], default=None,
-                   help="who reads the facts from the verified chain: llm (default when --extract-base-url is "
-                        "given) or rules (`name = value` clauses only; no server)")
-    p.add_argument("--extract-base-url", default=None, help="OpenAI-compatible endpoint of the text LLM extractor")
-    p.add_argument("--extract-model", default=None, help="model name at --extract-base-url")
-    p.add_argument("--extract-max-tokens", type=int, default=d.extract_max_tokens,
-                   help="token budget of the extraction answer")
-    p.add_argument("--api-key", default=None, help="API key (default $OPENAI_API_KEY; local servers ignore it)")
-    p.add_argument("--max-facts", type=int, default=d.max_facts, help="most visual facts kept per problem")
-    p.add_argument("--max-concurrency", type=int, default=JudgeConfig.max_concurrency,
-                   help="requests in flight per endpoint (default %(default)s, as judge.max_concurrency)")
-    p.add_argument("--timeout", type=float, default=d.request_timeout,
-                   help="seconds per request attempt (default %(default)s: a request generates a whole chain)")
-    p.add_argument("--retries", type=int, default=JudgeConfig.max_retries,
-                   help="retries on transient errors, backoff with jitter (default %(default)s, as judge.max_retries)")
+    add_flags(p, AnnotateCommand, {"data": None}, extra={"data": {"required": True}})
+    add_flags(p, DataConfig, {"format": None, "split": None})
+    add_flags(p, AnnotateCommand, {"limit": None, "out": None, "out_format": None, "progress": None},
+              extra={"out": {"required": True}})
+    add_flags(p, AnnotateConfig, {"cot_column": None})
+    add_flags(p, AnnotateCommand, {"cot_base_url": None, "cot_model": None, "cot_api_key": None})
+    add_flags(p, AnnotateConfig, {"num_cot": None, "cot_max_tokens": None})
+    add_flags(p, AnnotateCommand, {"extractor": None, "extract_base_url": None, "extract_model": None},
+              extra={"extractor": {"choices": ["llm", "rules"]}})
+    add_flags(p, AnnotateConfig, {"extract_max_tokens": None})
+    add_flags(p, AnnotateCommand, {"api_key": None})
+    add_flags(p, AnnotateConfig, {"max_facts": None})
+    add_flags(p, JudgeConfig, {"max_concurrency": None}, extra={"max_concurrency": {"help_extra": "Per endpoint."}})
+    add_flags(p, AnnotateConfig, {"request_timeout": "--timeout"})
+    add_flags(p, JudgeConfig, {"max_retries": "--retries"})
     p.set_defaults(func=run)

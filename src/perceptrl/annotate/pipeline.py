@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from perceptrl.annotate.prompts import extraction_messages
+from perceptrl.config.options import option
 from perceptrl.data.images import load_rgb_image
 from perceptrl.data.prompt import build_messages, render_problem
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
@@ -49,23 +50,32 @@ log = logging.getLogger(__name__)
 class AnnotateConfig:
     """Stage-1 settings (Perception-R1, arXiv 2506.07218, §3.1)."""
 
-    #: metadata key holding ready-made chains of thought (str or list of str); None → generate.
-    cot_column: str | None = None
-    #: chains sampled per problem when generating; the first that verifies is used.
-    num_cot: int = 4
-    #: sampling temperature for chains (diverse samples raise the chance that one verifies).
-    cot_temperature: float = 1.0
-    cot_max_tokens: int = 2048
-    #: most facts kept per problem (Perception-R1's annotations hold a handful per problem).
-    max_facts: int = 8
-    extract_max_tokens: int = 512
-    #: rows processed concurrently (each client also bounds its own requests).
-    row_concurrency: int = 8
-    #: seconds per request attempt to the chain-of-thought and extractor endpoints: twice the
-    #: judge's (``JudgeConfig.timeout``), since one request here generates a whole chain of thought
-    #: (``cot_max_tokens``), not a few verdict lines. Concurrency and retries are the judge
-    #: client's (``JudgeConfig.max_concurrency`` / ``max_retries``).
-    request_timeout: float = 120.0
+    cot_column: str | None = option(None, help="Row field (metadata key) holding ready chains of thought (str or "
+                                    "list of str); null: generate them with the CoT model.")
+    num_cot: int = option(4, help="Chains sampled per problem when generating; the first that verifies is used "
+                          "(more chains keep more problems, at more requests).")
+    cot_temperature: float = option(1.0, help="Sampling temperature for chains (diverse samples raise the chance "
+                                    "that one verifies).")
+    cot_max_tokens: int = option(2048, help="Token budget of one chain of thought.")
+    max_facts: int = option(8, help="Most visual facts kept per problem (Perception-R1's annotations hold a "
+                            "handful per problem).")
+    extract_max_tokens: int = option(512, help="Token budget of the extraction answer.")
+    row_concurrency: int = option(8, help="Rows processed concurrently (each client also bounds its own requests).")
+    request_timeout: float = option(120.0, help="Seconds per request attempt to the chain-of-thought and extractor "
+                                    "endpoints: twice the judge's (JudgeConfig.timeout), since one request here "
+                                    "generates a whole chain of thought, not a few verdict lines. Concurrency and "
+                                    "retries are the judge client's (JudgeConfig.max_concurrency / max_retries).")
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        bad = [f"{n}={getattr(self, n)}" for n in ("num_cot", "cot_max_tokens", "max_facts", "extract_max_tokens",
+                                                    "row_concurrency") if getattr(self, n) < 1]
+        bad += [f"{n}={getattr(self, n)}" for n in ("request_timeout",) if not getattr(self, n) > 0]
+        if bad:
+            raise PerceptrlError(f"invalid annotate settings: {', '.join(bad)}", where="perceptrl annotate",
+                                 fix="counts and token budgets must be >= 1, the timeout > 0")
 
 
 class Chat(Protocol):

@@ -14,9 +14,12 @@ import argparse
 import json
 import shutil
 import sys
+from dataclasses import dataclass
 from typing import Any
 
+from perceptrl.config.options import add_flag, add_flags, option
 from perceptrl.errors import PerceptrlError
+from perceptrl.train.config import DataConfig
 
 FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf", "geometry3k")
 WRITE_FORMATS = ("perception_r1", "trl", "jsonl", "hf")
@@ -34,13 +37,36 @@ def _mapping(items: list[str] | None) -> dict[str, str] | None:
     return out
 
 
-def _add_input_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", help="file, folder, or Hugging Face dataset id")
-    p.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
-    p.add_argument("--split", default=None, help="dataset split (hf ids, folders of shards)")
-    p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a canonical field to a column (hf/jsonl), repeatable")
-    p.add_argument("--image-root", default=None, metavar="DIR",
-                   help="folder that relative image paths start from (default: the data's folder, or a parent where they exist)")
+@dataclass
+class DataCommand:
+    """Options of ``perceptrl data`` besides the data reader's (:class:`DataConfig`)."""
+
+    map: list[str] | None = option(None, help="Map a canonical field to a column (hf/jsonl) as FIELD=COLUMN, "
+                                   "repeatable.")
+    model: str | None = option(None, help="Model dir or hub id whose processor counts prompt tokens.")
+    bench: str | None = option(None, help="Read PATH as `perceptrl eval --bench NAME=PATH` does (mathvista, "
+                               "mathverse, mathvision, wemath, geo3k); --fix then writes a JSONL copy that "
+                               "`--bench NAME=FIXED` reads.")
+    report: str | None = option(None, help="Write every issue as JSON here (long reports print one line per kind); "
+                                "null: ~/.cache/perceptrl/validate/NAME.issues.json.")
+    pixel_bounds: str = option("error", help="How images outside the pixel bounds count: error (so that --fix "
+                               "resizes them), warning (your pipeline resizes them, as perceptrl train/eval do) "
+                               "or off.")
+    fix: bool = option(False, help="Write to --out a copy with mechanical problems repaired (resize, mode, EXIF); "
+                       "good rows are copied unchanged, rows it cannot repair are left out (and listed; exit 1).")
+    out: str | None = option(None, help="Where --fix writes the repaired copy.")
+    to: str | None = option(None, help="Output format; null: the input's.")
+    json: bool = option(False, help="Print the report / statistics as JSON instead of a table.")
+    convert_template: str = option("plain", help="Prompt template written by --to trl (plain; perception_r1 adds "
+                                   "its instruction).")
+    rows: int = option(3, help="Rows to show.")
+
+
+def _add_input_args(p: argparse.ArgumentParser, *, path_help: str = "file, folder, or Hugging Face dataset id") -> None:
+    p.add_argument("path", help=path_help)
+    add_flags(p, DataConfig, {"format": None, "split": None}, extra={"format": {"choices": FORMAT_CHOICES}})
+    add_flags(p, DataCommand, {"map": None}, extra={"map": {"action": "append", "metavar": "FIELD=COLUMN"}})
+    add_flags(p, DataConfig, {"image_root": None}, extra={"image_root": {"metavar": "DIR"}})
 
 
 def register(subparsers) -> None:
@@ -55,52 +81,34 @@ def register(subparsers) -> None:
         description="List every bad row with its field, reason and fix; exit 1 when any row is bad.",
     )
     _add_input_args(v)
-    v.add_argument("--model", default=None, help="model dir or hub id whose processor counts prompt tokens")
-    v.add_argument("--min-pixels", type=int, default=None,
-                   help=f"default: the --model processor's (what training uses), else {DEFAULT_MIN_PIXELS} (Perception-R1)")
-    v.add_argument("--max-pixels", type=int, default=None,
-                   help=f"default: the --model processor's (what training uses), else {DEFAULT_MAX_PIXELS} (Perception-R1)")
-    v.add_argument("--bench", default=None, metavar="NAME",
-                   help="read PATH as `perceptrl eval --bench NAME=PATH` does (mathvista, mathverse, mathvision, "
-                   "wemath, geo3k); --fix then writes a JSONL copy that `--bench NAME=FIXED` reads")
-    v.add_argument("--report", default=None, metavar="FILE",
-                   help="write every issue as JSON here (long reports print one line per kind; default file: "
-                   "~/.cache/perceptrl/validate/NAME.issues.json)")
-    v.add_argument(
-        "--pixel-bounds",
-        choices=("error", "warning", "off"),
-        default="error",
-        help="how images outside the pixel bounds count (default: error, so that --fix resizes them; "
-        "warning when your pipeline resizes them, as perceptrl train/eval do)",
-    )
-    v.add_argument("--max-prompt-length", type=int, default=None, help="tokens incl. image tokens (Perception-R1: 4096); needs --model")
-    v.add_argument("--template", default="perception_r1", help="prompt template used for counting (default: perception_r1)")
-    v.add_argument(
-        "--fix",
-        action="store_true",
-        help="write to --out a copy with mechanical problems repaired (resize, mode, EXIF); good rows are copied "
-        "unchanged, rows it cannot repair are left out (and listed; exit 1)",
-    )
-    v.add_argument("--out", default=None, help="where --fix writes the repaired copy")
-    v.add_argument("--to", choices=WRITE_FORMATS, default=None, help="format of --out (default: the input's)")
-    v.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    add_flags(v, DataCommand, {"model": None})
+    bounds = "Left out: the --model processor's (what training uses), else %s (Perception-R1)."
+    add_flags(v, DataConfig, {"min_pixels": None, "max_pixels": None},
+              extra={"min_pixels": {"help_extra": bounds % DEFAULT_MIN_PIXELS},
+                     "max_pixels": {"help_extra": bounds % DEFAULT_MAX_PIXELS}})
+    add_flags(v, DataCommand, {"bench": None, "report": None, "pixel_bounds": None},
+              extra={"bench": {"metavar": "NAME"}, "report": {"metavar": "FILE"},
+                     "pixel_bounds": {"choices": ("error", "warning", "off")}})
+    add_flags(v, DataConfig, {"max_prompt_length": None, "template": None},
+              extra={"max_prompt_length": {"help_extra": "Needs --model."}})
+    add_flags(v, DataCommand, {"fix": None, "out": None, "to": None, "json": None},
+              extra={"fix": {"action": "store_true"}, "to": {"choices": WRITE_FORMATS},
+                     "json": {"action": "store_true"}})
     v.set_defaults(func=_validate)
 
     c = sub.add_parser("convert", help="convert between formats", description="Read any supported format and write another.")
     c.add_argument("path", help="input file, folder or dataset id")
     c.add_argument("out", help="output path")
-    c.add_argument("--to", choices=WRITE_FORMATS, required=True, help="output format")
-    c.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
-    c.add_argument("--split", default=None)
-    c.add_argument("--map", action="append", metavar="FIELD=COLUMN")
-    c.add_argument("--image-root", default=None, metavar="DIR", help="folder that relative image paths start from")
-    c.add_argument("--template", default="plain", help="prompt template for --to trl (default: plain; perception_r1 adds its instruction)")
+    add_flags(c, DataCommand, {"to": None}, extra={"to": {"choices": WRITE_FORMATS, "required": True}})
+    add_flags(c, DataConfig, {"format": None, "split": None}, extra={"format": {"choices": FORMAT_CHOICES}})
+    add_flags(c, DataCommand, {"map": None}, extra={"map": {"action": "append", "metavar": "FIELD=COLUMN"}})
+    add_flags(c, DataConfig, {"image_root": None}, extra={"image_root": {"metavar": "DIR"}})
+    add_flag(c, DataCommand, "convert_template", "--template", dest="template")
     c.set_defaults(func=_convert)
 
     i = sub.add_parser("inspect", help="counts, fields present, annotation stats, a few rows")
     _add_input_args(i)
-    i.add_argument("--rows", type=int, default=3, help="rows to show (default 3)")
-    i.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    add_flags(i, DataCommand, {"rows": None, "json": None}, extra={"json": {"action": "store_true"}})
     i.set_defaults(func=_inspect)
 
 

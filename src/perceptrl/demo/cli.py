@@ -4,28 +4,45 @@ without the perception reward, held-out evaluation, report)."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
+from perceptrl.config.options import add_flag, add_flags, option
+from perceptrl.demo.config import DemoConfig
 from perceptrl.errors import PerceptrlError
 
 
-def add_run_options(p: argparse.ArgumentParser, *, default_out: str, seeds_help: str) -> None:
+@dataclass
+class DemoCommand:
+    """Options of ``perceptrl demo`` / ``perceptrl experiment`` besides the :class:`DemoConfig` knobs."""
+
+    quick: bool = option(False, help="One seed, few steps (<= 90 s): a smoke run; its numbers mean nothing.")
+    out: str | None = option(None, help="Report folder; null: runs/<command> (runs/demo, runs/experiment).")
+    settings: list[str] = option(default_factory=list, help="Any DemoConfig field as KEY=VALUE, value parsed as "
+                                 "YAML (repeatable), e.g. --set sft_steps=200.")
+    restart: bool = option(False, help="Discard finished jobs in --out instead of resuming them.")
+    no_progress: bool = option(False, help="No progress bar.")
+
+
+#: DemoConfig knobs with their own flag; left out, each keeps the preset's value.
+PRESET_FLAGS = ("seeds", "workers", "grpo_steps", "perception_weight")
+
+
+def add_run_options(p: argparse.ArgumentParser, *, command: str) -> None:
     """The options ``perceptrl demo`` and ``perceptrl experiment`` share (one declaration)."""
-    p.add_argument("--quick", action="store_true", help="one seed, few steps (<= 90 s): a smoke run")
-    p.add_argument("--seeds", type=int, default=None, help=seeds_help)
-    p.add_argument("--out", type=Path, default=Path(default_out), help=f"report folder (default {default_out})")
-    p.add_argument("--workers", type=int, default=None, help="worker processes, one torch thread each (default 2)")
-    p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps per arm (default: the preset's)")
-    p.add_argument("--perception-weight", type=float, default=None,
-                   help="weight of the perception reward in the perception arms (default 0.7, Perception-R1)")
-    p.add_argument("--arms", default=None, metavar="A,B,...",
-                   help="comma-separated arms, the first is the baseline (choose from: "
-                        "grpo, perception_r1, papo, vppo, noisy_rollout, perception_r1+papo, perception_gate)")
-    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="any DemoConfig field, value parsed as YAML (repeatable), e.g. --set sft_steps=200")
-    p.add_argument("--restart", action="store_true",
-                   help="discard finished jobs in --out instead of resuming them (default: resume)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from perceptrl.demo.arms import ARMS
+
+    add_flags(p, DemoCommand, {"quick": None}, extra={"quick": {"action": "store_true"}})
+    add_flag(p, DemoConfig, "seeds", default=None, help_extra="Left out: the preset's (--quick: 1).")
+    add_flag(p, DemoCommand, "out", dest="out", type=Path, default=Path("runs") / command,
+             help_extra=f"Left out: runs/{command}.")
+    for name in PRESET_FLAGS[1:]:
+        add_flag(p, DemoConfig, name, dest=name, default=None, help_extra="Left out: the preset's.")
+    add_flag(p, DemoConfig, "arms", dest="arms", default=None, metavar="A,B,...",
+             help_extra=f"Left out: the preset's. Comma-separated here (choose from: {', '.join(ARMS)}).")
+    add_flag(p, DemoCommand, "settings", "--set", dest="settings", action="append", metavar="KEY=VALUE")
+    add_flags(p, DemoCommand, {"restart": None, "no_progress": None},
+              extra={"restart": {"action": "store_true"}, "no_progress": {"action": "store_true"}})
 
 
 def register(subparsers) -> None:
@@ -37,54 +54,50 @@ def register(subparsers) -> None:
         "PNG plots. Offline; <= 10 min on 2 CPU cores (--quick: <= 90 s). "
         "Example: perceptrl demo --quick --out runs/demo-quick",
     )
-    add_run_options(p, default_out="runs/demo", seeds_help="number of seeds (default: the preset's; --quick: 1)")
+    add_run_options(p, command="demo")
     p.set_defaults(func=_run)
 
 
 def _parse_settings(items: list[str]) -> dict:
+    """``--set KEY=VALUE`` items -> ``{field: value}`` converted to the DemoConfig field's type by
+    OmegaConf (a scalar given for a tuple field is a one-element tuple)."""
     import dataclasses
+    import difflib
 
-    import yaml
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    from perceptrl.demo.config import DemoConfig
+    from perceptrl.config.recipe import yaml_load
 
-    known = {f.name for f in dataclasses.fields(DemoConfig)}
-    defaults = DemoConfig().as_dict()
-    defaults["kinds"] = tuple(defaults["kinds"])
+    known = {f.name: f for f in dataclasses.fields(DemoConfig)}
+    schema = OmegaConf.structured(DemoConfig)
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in known:
-            import difflib
-
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise PerceptrlError(f"bad --set {item!r}{hint}", where="perceptrl demo --set",
                                  fix=f"write KEY=VALUE with KEY one of {', '.join(sorted(known))}")
-        default = defaults[key]
+        parsed = yaml_load(value)
+        is_tuple = isinstance(getattr(DemoConfig, key, None), tuple)
+        if is_tuple and not isinstance(parsed, list):
+            parsed = [parsed]
         try:
-            parsed = yaml.safe_load(value)
-            if isinstance(default, tuple):
-                parsed = tuple(parsed) if isinstance(parsed, list) else (parsed,)
-            elif isinstance(default, bool) or not isinstance(default, (int, float)):
-                pass
-            elif isinstance(default, float) or isinstance(parsed, str):
-                parsed = type(default)(parsed)  # YAML 1.1 reads 5e-4 as a string
-        except (ValueError, TypeError, yaml.YAMLError):
+            node = OmegaConf.merge(schema, {key: parsed})
+        except OmegaConfBaseException:
+            default = getattr(DemoConfig(), key)
             raise PerceptrlError(f"bad value in --set {item!r}", where="perceptrl demo --set",
                                  fix=f"{key} takes a {type(default).__name__}, e.g. {key}={default!r}") from None
-        out[key] = parsed
+        value = OmegaConf.to_container(node)[key]
+        out[key] = tuple(value) if is_tuple else value
     return out
 
 
 def config_from_args(args: argparse.Namespace, preset: str = "demo"):
     """The run's :class:`DemoConfig`: the preset, then the flags, then ``--set`` (checked before any work)."""
-    from perceptrl.demo.config import DemoConfig
-
-    overrides = {k: v for k, v in (("seeds", args.seeds), ("workers", args.workers),
-                                   ("grpo_steps", args.grpo_steps),
-                                   ("perception_weight", args.perception_weight)) if v is not None}
+    overrides = {k: getattr(args, k) for k in PRESET_FLAGS if getattr(args, k) is not None}
     if args.arms is not None:
         overrides["arms"] = tuple(a.strip() for a in args.arms.split(",") if a.strip())
     overrides.update(_parse_settings(args.settings))

@@ -8,64 +8,44 @@ what was tried).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from perceptrl.config.options import option
 from perceptrl.errors import PerceptrlError
 
 
 @dataclass
 class DemoConfig:
-    # Independent repetitions (tiny model init, data, SFT and GRPO sampling all change with the seed).
-    seeds: int = 3
-    # Synthetic problem kinds (perceptrl.synth.KINDS): bar charts are what a tiny VLM learns to read in minutes.
-    kinds: tuple[str, ...] = ("chart",)
-    # Synthetic difficulty (1: two bars, sum or difference).
-    difficulty: int = 1
-    # Share of problems (training and held-out) that are multiple choice: four options, a guess is right
-    # one time in four (perceptrl.synth.choices; docs/synth-world.md).
-    choice_share: float = 0.5
-    # Share of *training* problems whose distractors are impossible for the question, so the text alone
-    # gives the answer (the shortcut knob; a part of choice_share). Held-out problems never have it.
-    shortcut: float = 0.0
-    # Share of warm-colour training charts whose SFT chain the teacher misreads (every bar one unit high,
-    # carried through the arithmetic; perceptrl.synth.teacher). 0: the world's correct chains. A systematic
-    # perception error that RL can correct and that a difference question hides from the accuracy reward.
-    teacher_bias: float = 0.0
-    # Training problems per seed (SFT and GRPO draw from them).
-    n_train: int = 1024
-    # Held-out problems per seed (a different generator seed: never seen in training).
-    n_eval: int = 128
-    # SFT warm-start steps, batch and learning rate (demo's own).
-    sft_steps: int = 250
-    sft_batch_size: int = 16
-    sft_learning_rate: float = 5e-3
-    # GRPO steps per arm.
-    grpo_steps: int = 50
-    # Prompts per GRPO step (Perception-R1: 128) and rollouts per prompt (Perception-R1: 8).
-    prompts_per_step: int = 4
-    num_generations: int = 4
-    # GRPO learning rate (Perception-R1: 1e-6 for a 7B model; a random-init tiny model needs far more,
-    # and >= 2e-4 degraded the warm start in both arms here, see docs/demo.md).
-    grpo_learning_rate: float = 5e-5
-    # Sampling temperature of rollouts (Perception-R1: 1.0; at 1.0 the tiny model's samples are mostly
-    # noise and GRPO at lr >= 5e-4 collapsed both arms, see docs/demo.md).
-    temperature: float = 0.7
-    # Longest response in tokens (a synthetic chain of thought is ~35 tokens with the demo tokenizer).
-    max_completion_length: int = 48
-    # Weight of the perception reward in arm B (Perception-R1: 0.7, next to 0.9 accuracy + 0.1 format).
-    perception_weight: float = 0.7
-    # Held-out evaluation every this many GRPO steps (and after the last).
-    eval_every: int = 10
-    # Prompt template: "plain" (the question only). Perception-R1's instruction ("perception_r1") is a
-    # constant ~70-token English suffix that a model which never read English cannot use, and it made
-    # every SFT step ~40% slower (0.8 vs 0.57 s for 16 problems, measured); the format is taught by SFT.
-    template: str = "plain"
-    # Worker processes (one torch thread each): tiny models waste a second thread, a second process does not.
-    workers: int = 2
-    # Sizes of the tiny VLM (perceptrl.models.TinyVLMSize overrides; empty: its defaults).
-    model_size: dict = field(default_factory=dict)
-    # GRPO arms (perceptrl.demo.arms.ARMS); the first is the baseline every other arm is tested against.
-    arms: tuple[str, ...] = ("grpo", "perception_r1")
+    """Every knob of a demo / experiment run (defaults: the demo preset)."""
+
+    seeds: int = option(3, help='Independent repetitions (tiny model init, data, SFT and GRPO sampling all change with the seed).')
+    kinds: tuple[str, ...] = option(("chart",), help='Synthetic problem kinds (perceptrl.synth.KINDS): bar charts are what a tiny VLM learns to read in minutes.')
+    difficulty: int = option(1, help='Synthetic difficulty (1: two bars, sum or difference).')
+    choice_share: float = option(0.5, help='Share of problems (training and held-out) that are multiple choice: four options, a guess is right one time in four (perceptrl.synth.choices; docs/synth-world.md).')
+    shortcut: float = option(0.0, help='Share of *training* problems whose distractors are impossible for the question, so the text alone gives the answer (the shortcut knob; a part of choice_share). Held-out problems never have it.')
+    teacher_bias: float = option(0.0, help="Share of warm-colour training charts whose SFT chain the teacher misreads (every bar one unit high, carried through the arithmetic; perceptrl.synth.teacher). 0: the world's correct chains. A systematic perception error that RL can correct and that a difference question hides from the accuracy reward (docs/demo.md, the second experiment).")
+    n_train: int = option(1024, help='Training problems per seed (SFT and GRPO draw from them).')
+    n_eval: int = option(128, help='Held-out problems per seed (a different generator seed: never seen in training).')
+    sft_steps: int = option(250, help="SFT warm-start steps (demo's own): fewer leave the format unlearnt, more leave RL little to do.")
+    sft_batch_size: int = option(16, help="SFT batch size (demo's own).")
+    sft_learning_rate: float = option(5e-3, help="SFT learning rate (demo's own).")
+    grpo_steps: int = option(50, help='GRPO steps per arm.')
+    prompts_per_step: int = option(4, help='Prompts per GRPO step (Perception-R1: 128).')
+    num_generations: int = option(4, help='Rollouts per prompt (Perception-R1: 8); GRPO needs >= 2 for a group advantage.')
+    grpo_learning_rate: float = option(5e-5, help='GRPO learning rate (Perception-R1: 1e-6 for a 7B model; a random-init tiny model needs far more, and >= 2e-4 degraded the warm start in both arms here, see docs/demo.md).')
+    temperature: float = option(0.7, help="Sampling temperature of rollouts (Perception-R1: 1.0; at 1.0 the tiny model's samples are mostly noise and GRPO at lr >= 5e-4 collapsed both arms, see docs/demo.md).")
+    max_completion_length: int = option(48, help='Longest response in tokens (a synthetic chain of thought is ~35 tokens with the demo tokenizer).')
+    perception_weight: float = option(0.7, help='Weight of the perception reward in arm B (Perception-R1: 0.7, next to 0.9 accuracy + 0.1 format).')
+    eval_every: int = option(10, help='Held-out evaluation every this many GRPO steps (and after the last).')
+    template: str = option("plain", help='Prompt template: "plain" (the question only). Perception-R1\'s instruction ("perception_r1") is a constant ~70-token English suffix that a model which never read English cannot use, and it made every SFT step ~40% slower (0.8 vs 0.57 s for 16 problems, measured); the format is taught by SFT.')
+    workers: int = option(2, help='Worker processes (one torch thread each): tiny models waste a second thread, a second process does not.')
+    model_size: dict = option(default_factory=dict, help='Sizes of the tiny VLM (perceptrl.models.TinyVLMSize overrides; empty: its defaults).')
+    arms: tuple[str, ...] = option(("grpo", "perception_r1"), help='GRPO arms (perceptrl.demo.arms.ARMS); the first is the baseline every other arm is tested against.')
+
+
+
+    def __post_init__(self) -> None:
+        self.check()
 
     @classmethod
     def preset(cls, name: str = "demo", *, quick: bool = False, **overrides) -> "DemoConfig":

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
         "(every per-item result) and learning-curve plots. Resumable: rerun the same command to finish an "
         "interrupted run. Example: perceptrl experiment --out runs/experiment",
     )
-    add_run_options(p, default_out="runs/experiment", seeds_help="number of seeds (default: the preset's)")
+    add_run_options(p, command="experiment")
     p.set_defaults(func=_run)
 
 

@@ -10,23 +10,61 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
+from perceptrl.config.options import add_flag, add_flags, option
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.config import JudgeConfig
+from perceptrl.train.config import DataConfig
 
 ACTIONS = ("rescore", "compare", "report", "import")
 
 
+@dataclass
+class EvalCommand:
+    """Options of ``perceptrl eval`` and its actions (one declaration each; judge and data-reader
+    options come from :class:`JudgeConfig` and :class:`DataConfig`)."""
+
+    model: str | None = option(None, help="Hub id or local directory of an image-text-to-text model.")
+    bench: str | None = option(None, help="Comma-separated: mathvista, mathverse, mathvision, wemath, geo3k, synth; "
+                               "NAME=PATH reads a local copy; NAME:SPLIT picks a split (mathvision:testmini).")
+    protocol: str = option("greedy_rules", help="Evaluation protocol (docs/eval.md): decoding and scorer; "
+                           "greedy_rules is the rule cascade at temperature 0, as lmms-eval and EasyR1.")
+    out: str | None = option(None, help="Run folder; null: runs/eval/MODEL-PROTOCOL. Rerun to resume.")
+    limit: int | None = option(None, help="First N items per benchmark (smoke runs); null: all.")
+    batch_size: int = option(8, help="Prompts per generate call: larger is faster until memory runs out.")
+    max_new_tokens: int | None = option(None, help="Response length; null: the protocol's (4096).")
+    k: int | None = option(None, help="Samples per item for avg_at_k; null: the protocol's (8, as PAPO/VPPO).")
+    seed: int | None = option(None, help="Sampling seed; null: the protocol's (0).")
+    template: str | None = option(None, help="Prompt template; null: the protocol's (perception_r1; lmms_eval / "
+                                  "vlmevalkit for those protocols, the harness's own prompts).")
+    backend: str = option("hf", help="Generation backend: hf (transformers) or vllm (faster, needs a GPU).")
+    offline: bool = option(False, help="Never contact the hub (also: HF_HUB_OFFLINE=1).")
+    no_report: bool = option(False, help="Skip report.md/png.")
+    protocol_a: str | None = option(None, help="Scores of run A to use; null: its own protocol.")
+    protocol_b: str | None = option(None, help="Scores of run B to use; null: its own protocol.")
+    labels_a: str | None = option(None, help="Perception labels JSONL for run A (real benchmarks).")
+    labels_b: str | None = option(None, help="Perception labels JSONL for run B.")
+    json: str | None = option(None, help="Also write the full comparison as JSON here.")
+    force: bool = option(False, help="Compare runs whose harness, protocol, judge, template, decoding or pixel "
+                         "bounds differ (every difference is printed).")
+    rescore_protocol: str | None = option(None, help="The protocol to score the stored responses under.")
+    report_protocol: str | None = option(None, help="Scores to report; null: the run's own protocol.")
+    harness: str | None = option(None, help="The harness that wrote FILES.")
+    import_out: str | None = option(None, help="New run folder.")
+    import_model: str | None = option(None, help="Model name to record; null: the samples folder's name.")
+
+
+#: JudgeConfig field -> its flag in ``perceptrl eval`` (argparse dest: the flag's name).
+JUDGE_FLAGS = {"base_url": "--judge-base-url", "model": "--judge-model", "api_key": "--judge-api-key",
+               "max_concurrency": "--judge-concurrency", "timeout": "--judge-timeout"}
+
+
 def _add_judge_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("LLM judge (protocol greedy_judge)")
-    g.add_argument("--judge-base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
-    g.add_argument("--judge-model", help="model name the judge server expects")
-    g.add_argument("--judge-api-key", default=None, help="default: $OPENAI_API_KEY or 'EMPTY'")
-    g.add_argument("--judge-concurrency", type=int, default=JudgeConfig.max_concurrency,
-                   help="requests in flight (default %(default)s, judge.max_concurrency)")
-    g.add_argument("--judge-timeout", type=float, default=JudgeConfig.timeout,
-                   help="seconds per request (default %(default)s, judge.timeout)")
+    for name, flag in JUDGE_FLAGS.items():
+        add_flag(g, JudgeConfig, name, flag, dest=flag[2:].replace("-", "_"))
 
 
 def _judge(args, run_dir: str | Path):
@@ -133,52 +171,38 @@ def register(subparsers) -> None:
         description="Run: perceptrl eval --model M --bench B[,B=PATH…] --protocol P [--out DIR]. "
         "Actions on stored runs: rescore, compare, report.",
     )
-    p.add_argument("--model", help="hub id or local directory of an image-text-to-text model")
-    p.add_argument("--bench", help="comma-separated: mathvista, mathverse, mathvision, wemath, geo3k, synth; "
-                                   "NAME=PATH reads a local copy; NAME:SPLIT picks a split (mathvision:testmini)")
-    p.add_argument("--protocol", default="greedy_rules", choices=sorted(PROTOCOLS), help="default greedy_rules")
-    p.add_argument("--out", help="run folder (default runs/eval/MODEL-PROTOCOL); rerun to resume")
-    p.add_argument("--limit", type=int, help="first N items per benchmark (smoke runs)")
-    p.add_argument("--batch-size", type=int, default=8, help="prompts per generate call (default 8)")
-    p.add_argument("--max-new-tokens", type=int, help="override the protocol's 4096")
-    p.add_argument("--k", type=int, help="samples per item for avg_at_k (default 8)")
-    p.add_argument("--seed", type=int, help="sampling seed (default 0)")
-    p.add_argument("--template", help="prompt template (default: the protocol's: perception_r1; lmms_eval / "
-                                      "vlmevalkit for those protocols, the harness's own prompts)")
-    p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="generation backend (default hf)")
-    p.add_argument("--image-root", metavar="DIR", help="folder relative image paths start from (default: the data "
-                   "file's folder, or a parent where the images are, as in MATH-V's repository)")
-    p.add_argument("--offline", action="store_true", help="never contact the hub (also: HF_HUB_OFFLINE=1)")
-    p.add_argument("--no-report", action="store_true", help="skip report.md/png")
+    add_flags(p, EvalCommand, {"model": None, "bench": None, "protocol": None, "out": None, "limit": None,
+                               "batch_size": None, "max_new_tokens": None, "k": None, "seed": None,
+                               "template": None, "backend": None},
+              extra={"protocol": {"choices": sorted(PROTOCOLS)}, "backend": {"choices": ["hf", "vllm"]}})
+    add_flags(p, DataConfig, {"image_root": None}, extra={"image_root": {"metavar": "DIR"}})
+    add_flags(p, EvalCommand, {"offline": None, "no_report": None},
+              extra={"offline": {"action": "store_true"}, "no_report": {"action": "store_true"}})
     _add_judge_args(p)
     p.set_defaults(func=_dispatch, eval_action=None)
     sub = p.add_subparsers(dest="eval_action", metavar="ACTION")
 
     r = sub.add_parser("rescore", help="score stored responses under another protocol")
     r.add_argument("run")
-    r.add_argument("--protocol", required=True, choices=sorted(PROTOCOLS))
+    add_flag(r, EvalCommand, "rescore_protocol", "--protocol", dest="protocol", required=True,
+             choices=sorted(PROTOCOLS))
     _add_judge_args(r)
 
     c = sub.add_parser("compare", help="paired per-item comparison of two runs (McNemar exact)")
     c.add_argument("run_a")
     c.add_argument("run_b")
-    c.add_argument("--protocol-a", help="scores of run A to use (default: its own protocol)")
-    c.add_argument("--protocol-b", help="scores of run B to use (default: its own protocol)")
-    c.add_argument("--labels-a", help="perception labels JSONL for run A (real benchmarks)")
-    c.add_argument("--labels-b", help="perception labels JSONL for run B")
-    c.add_argument("--json", help="also write the full result as JSON here")
-    c.add_argument("--force", action="store_true", help="compare runs whose harness, protocol, judge, template, "
-                   "decoding or pixel bounds differ (every difference is printed)")
+    add_flags(c, EvalCommand, {"protocol_a": None, "protocol_b": None, "labels_a": None, "labels_b": None,
+                               "json": None, "force": None}, extra={"force": {"action": "store_true"}})
 
     im = sub.add_parser("import", help="turn another harness's per-sample results into a run folder")
     from perceptrl.eval.importers import HARNESSES
 
-    im.add_argument("--from", dest="harness", required=True, choices=HARNESSES, help="the harness that wrote FILES")
+    add_flag(im, EvalCommand, "harness", "--from", dest="harness", required=True, choices=HARNESSES)
     im.add_argument("files", nargs="+", help="lmms-eval: the *_samples_<task>.jsonl files of --log_samples; "
                     "vlmevalkit: the judged per-sample files (*_gpt-4o-mini.xlsx, MathVerse *_score.xlsx; .tsv/.json too)")
-    im.add_argument("--out", required=True, help="new run folder")
-    im.add_argument("--model", help="model name to record (default: the samples folder's name)")
+    add_flag(im, EvalCommand, "import_out", "--out", dest="out", required=True)
+    add_flag(im, EvalCommand, "import_model", "--model", dest="model")
 
     rep = sub.add_parser("report", help="write report.md and report.png of a run")
     rep.add_argument("run")
-    rep.add_argument("--protocol", help="default: the run's own protocol")
+    add_flag(rep, EvalCommand, "report_protocol", "--protocol", dest="protocol")

@@ -11,17 +11,22 @@ Public API::
 See ``docs/judge.md``.
 """
 
-from perceptrl.judge.backends import JudgeOutcome, LLMJudge, RulesJudge
-from perceptrl.judge.client import ChatClient, JudgeRequestError
-from perceptrl.judge.config import JudgeConfig
-from perceptrl.judge.parse import Verdicts, parse_verdicts
-from perceptrl.judge.prompt import JudgeTemplate
-from perceptrl.judge.reward import PerceptionReward, build_perception_reward
-from perceptrl.judge.rules import judge_rules
-from perceptrl.judge.sanitize import sanitize
+import importlib
 
-__all__ = [
-    "ChatClient", "JudgeConfig", "JudgeOutcome", "JudgeRequestError", "JudgeTemplate", "LLMJudge",
-    "PerceptionReward", "RulesJudge", "Verdicts", "build_perception_reward", "judge_rules",
-    "parse_verdicts", "sanitize",
-]
+#: public name -> module. Imported on first use (PEP 562), so that reading a ``JudgeConfig``
+#: (every command's option parser does) does not import the OpenAI client.
+_LAZY = {
+    "JudgeOutcome": "backends", "LLMJudge": "backends", "RulesJudge": "backends",
+    "ChatClient": "client", "JudgeRequestError": "client", "JudgeConfig": "config",
+    "Verdicts": "parse", "parse_verdicts": "parse", "JudgeTemplate": "prompt",
+    "PerceptionReward": "reward", "build_perception_reward": "reward", "judge_rules": "rules",
+    "sanitize": "sanitize",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"perceptrl.judge.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'perceptrl.judge' has no attribute {name!r}")

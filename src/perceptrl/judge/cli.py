@@ -16,8 +16,10 @@ import asyncio
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from perceptrl.config.options import add_flags, option, values_of
 from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, row_annotations
 from perceptrl.data.json_lines import encoding_fix, json_objects
 from perceptrl.errors import PerceptrlError
@@ -26,6 +28,15 @@ from perceptrl.judge.reward import build_perception_reward
 
 log = logging.getLogger(__name__)
 CHUNK = 256
+
+
+@dataclass
+class JudgeCommand:
+    """Options of ``perceptrl judge`` besides the :class:`JudgeConfig` ones."""
+
+    input: str | None = option(None, help="JSONL of (annotations, response) pairs (required unless a subcommand "
+                               "is given).")
+    output: str | None = option(None, help="JSONL of verdicts; null: INPUT.verdicts.jsonl.")
 
 
 def read_pairs(path: Path) -> list[dict]:
@@ -81,11 +92,7 @@ def run(args: argparse.Namespace) -> int:
     inp = Path(args.input)
     out = Path(args.output) if args.output else inp.with_suffix(".verdicts.jsonl")
     rows = read_pairs(inp)
-    cache = None if str(args.cache).lower() == "none" else args.cache
-    cfg = JudgeConfig(backend=args.backend, base_url=args.base_url, model=args.model, api_key=args.api_key,
-                      max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries,
-                      failure_policy=args.failure_policy, cache_path=cache, template_path=args.template,
-                      harden=not args.no_harden, max_tokens=args.max_tokens, constrained=args.constrained)
+    cfg = judge_config_from_args(args)
     reward = build_perception_reward(cfg)
     if reward.client is not None:
         asyncio.run(reward.check())  # fail fast, with the fix, if the server is unreachable
@@ -114,38 +121,50 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_judge_options(p: argparse.ArgumentParser, *, backend: str) -> None:
+#: JudgeConfig field -> its flag in ``perceptrl judge`` / ``perceptrl judge eval`` (the names users and
+#: docs know); default, type and help come from the field, the value lands in ``args.<field>``.
+JUDGE_FLAGS: dict[str, str | None] = {
+    "backend": None, "base_url": None, "model": None, "api_key": None, "template_path": "--template",
+    "max_concurrency": None, "timeout": None, "max_retries": "--retries", "max_tokens": None,
+    "harden": "--no-harden", "constrained": None,
+}
+
+
+def add_judge_options(p: argparse.ArgumentParser) -> None:
     """The options that configure the judge itself (backend, server, prompt, decoding, limits),
-    shared by ``perceptrl judge`` and ``perceptrl judge eval``."""
+    shared by ``perceptrl judge`` and ``perceptrl judge eval``: built from :class:`JudgeConfig`.
+
+    ``--backend`` left out means ``openai`` when ``--base-url`` is given, else the declared default
+    (:func:`judge_config_from_args`)."""
     from perceptrl.judge.constrained import MODES
 
-    d = JudgeConfig()
-    p.add_argument("--backend", default=backend, help="rules | openai | transformers | module:function")
-    p.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--model", help="judge model name (openai) or path (transformers)")
-    p.add_argument("--api-key", default=None, help="default $OPENAI_API_KEY (local servers ignore it)")
-    p.add_argument("--template", default=None, help="YAML/text file replacing the judge prompt")
-    p.add_argument("--max-concurrency", type=int, default=d.max_concurrency, help="requests in flight")
-    p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request attempt")
-    p.add_argument("--retries", type=int, default=d.max_retries, help="retries on transient errors")
-    p.add_argument("--max-tokens", type=int, default=d.max_tokens, help="token budget of the judge's answer")
-    p.add_argument("--no-harden", action="store_true", help="paste responses raw, as the reference does")
-    p.add_argument("--constrained", default=d.constrained, choices=MODES,
-                   help="constrained decoding of the verdicts (grammar: llama.cpp GBNF; json_schema: any server "
-                        "with OpenAI structured outputs)")
+    add_flags(p, JudgeConfig, JUDGE_FLAGS, extra={
+        "backend": {"default": None, "help_extra": "Left out: openai when --base-url is given, else rules."},
+        "harden": {"action": "store_false"},
+        "constrained": {"choices": MODES},
+    })
+
+
+def judge_config_from_args(args: argparse.Namespace, **fixed) -> JudgeConfig:
+    """The :class:`JudgeConfig` of the flags made by :func:`add_judge_options` (``fixed`` wins)."""
+    kw = values_of(args, [*JUDGE_FLAGS, "failure_policy", "cache_path"])
+    if kw.get("backend") is None:
+        kw["backend"] = "openai" if kw.get("base_url") else JudgeConfig.backend
+    if str(kw.get("cache_path")).lower() == "none":
+        kw["cache_path"] = None
+    return JudgeConfig(**{**kw, **fixed})
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("judge", help="score (annotations, response) pairs with the perception judge",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = JudgeConfig()
-    p.add_argument("--input", help="JSONL of pairs (required unless a subcommand is given)")
-    p.add_argument("--output", help="JSONL of verdicts (default: INPUT.verdicts.jsonl)")
-    add_judge_options(p, backend="openai")
-    p.add_argument("--failure-policy", choices=FAILURE_POLICIES, default=d.failure_policy,
-                   help="a failed request scores its group's pessimistic mean (neutral; a row is its own "
-                        "group here, so 0) or 0 (zero); failed rows are left out of the printed mean")
-    p.add_argument("--cache", default=d.cache_path, help="sqlite verdict cache ('none' disables)")
+    add_flags(p, JudgeCommand, {"input": None, "output": None})
+    add_judge_options(p)
+    add_flags(p, JudgeConfig, {"failure_policy": None, "cache_path": "--cache"}, extra={
+        "failure_policy": {"choices": FAILURE_POLICIES,
+                           "help_extra": "Here a row is its own group, so neutral scores 0; failed rows are left "
+                                         "out of the printed mean."},
+        "cache_path": {"help_extra": "On the command line: none."}})
     p.set_defaults(func=run)
     from perceptrl.judge import fidelity_cli  # `perceptrl judge eval`: judge fidelity on a labelled set
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
+from perceptrl.config.options import option
 from perceptrl.errors import PerceptrlError
 
 BACKENDS = ("rules", "openai", "transformers")
@@ -31,74 +32,55 @@ class JudgeConfig:
     to a text-only judge) and are otherwise chosen for robustness; each is documented here.
     """
 
-    #: ``rules`` (deterministic, for ``LHS = RHS`` facts: the synthetic world), ``openai`` (any
-    #: OpenAI-compatible server; the reference serves Qwen2.5-32B-Instruct with vLLM),
-    #: ``transformers`` (a local causal LM), or ``"pkg.module:function"`` / ``"file.py:function"``
-    #: naming a callable ``fn(messages) -> str`` (sync or async) used as the judge model.
-    backend: str = "rules"
-    #: Server root for ``openai``, e.g. ``http://127.0.0.1:8000/v1``.
-    base_url: str | None = None
-    #: Model name (``openai``) or local path / hub id (``transformers``). Reference: Qwen2.5-32B-Instruct.
-    model: str | None = None
-    #: API key for ``openai``; ``None`` reads ``$OPENAI_API_KEY`` (local servers accept anything).
-    api_key: str | None = None
-    #: Requests in flight at once (``openai``). 32 keeps a vLLM judge's batch full without
-    #: overloading it (perceptrl default; the reference sends requests from a thread pool).
-    max_concurrency: int = 32
-    #: Seconds per request attempt, in all (connect, wait, read and parse the reply): a server that
-    #: drips bytes cannot stretch an attempt past it.
-    timeout: float = 60.0
-    #: Retries after the first attempt, on transient errors (connection, timeout, 429, 5xx).
-    max_retries: int = 3
-    #: First retry delay in seconds, doubled per retry with jitter.
-    backoff: float = 0.5
-    #: What r_v is for a sample whose judge request *failed* — transport error or timeout after the
-    #: retries, a reply that is not a chat completion, the reward runner's batch deadline — i.e. no
-    #: judge answer arrived, which is not the sample's fault. (An answer that arrived but holds no
-    #: usable verdict — unparseable, conflicting, a refusal, empty — is a judgement: missing and
-    #: conflicting verdicts count 0. A request the server rejects (4xx) is too: the response is the
-    #: only thing that varies between requests.) The reference crashes instead (bug 3).
-    #:
-    #: * ``neutral`` (default): the *pessimistic group mean* — the mean r_v of the sample's GRPO group
-    #:   (same prompt) with every failed sample counted as 0. It is never above the group's mean
-    #:   after filling (so failing gives the sample no advantage from this term) and strictly below
-    #:   1 (a perfect judgement) whenever a sample failed; a group where every sample failed gets 0
-    #:   everywhere (no advantage at all). A sample alone in its group gets 0.
-    #: * ``zero``: 0.
-    #:
-    #: Never ``None``: a judge failure must not make the hybrid renormalise the other terms (which
-    #: paid a correct answer with a broken judge exactly what perfect perception pays). ``skip``
-    #: (which did that) is rejected with this explanation.
-    failure_policy: str = "neutral"
-    #: sqlite file caching verdicts across steps, runs and processes; ``None`` disables it.
-    cache_path: str | None = "~/.cache/perceptrl/judge.sqlite"
-    #: A YAML (``system``/``query``) or text file replacing the default judge prompt.
-    template_path: str | None = None
-    #: Neutralise verdict tags, role markers, fences and judge-directed sentences in the response
-    #: before judging (bug 5). Turn off only to reproduce the reference.
-    harden: bool = True
-    #: Constrained decoding of the judge's answer (:mod:`perceptrl.judge.constrained`): ``off``
-    #: (free text, ``<infoK>`` lines), ``json_schema`` (a per-request JSON schema of exactly m
-    #: verdicts, ``response_format``), ``json_reasoning`` (the same led by a bounded ``reasoning``
-    #: string; not on ``transformers``) or ``grammar`` (a llama.cpp GBNF grammar of m tag lines).
-    constrained: str = "off"
-    #: Sampling temperature of the judge: 0, as in the reference.
-    temperature: float = 0.0
-    #: Token budget of the judge's answer: 512 as in the reference; ~8 tokens per verdict line, and a
-    #: reasoning judge needs room for its ``<think>`` block before the verdicts.
-    max_tokens: int = 512
-    #: r_v for a problem without annotations: 0.0 as in METHODS.md §1; ``None`` makes the term
-    #: not applicable to such rows.
-    empty_score: float | None = 0.0
-    #: Generation batch size of the ``transformers`` backend.
-    batch_size: int = 8
-    #: Extra keyword arguments for the request (``openai``) or ``generate`` (``transformers``).
-    extra: dict[str, Any] = field(default_factory=dict)
+    backend: str = option("rules", help="rules (deterministic, for LHS = RHS facts: the synthetic world), openai "
+                          "(any OpenAI-compatible server; the reference serves Qwen2.5-32B-Instruct with vLLM), "
+                          "transformers (a local causal LM), or pkg.module:function / file.py:function naming a "
+                          "callable fn(messages) -> str (sync or async) used as the judge model.")
+    base_url: str | None = option(None, help="Server root for openai, e.g. http://127.0.0.1:8000/v1.")
+    model: str | None = option(None, help="Model name (openai) or local path / hub id (transformers); reference: "
+                               "Qwen2.5-32B-Instruct.")
+    api_key: str | None = option(None, help="API key for openai; null reads $OPENAI_API_KEY (local servers accept "
+                                 "anything).")
+    max_concurrency: int = option(32, help="Requests in flight at once (openai): 32 keeps a vLLM judge's batch "
+                                  "full without overloading it (perceptrl default; the reference sends requests "
+                                  "from a thread pool).")
+    timeout: float = option(60.0, help="Seconds per request attempt, in all (connect, wait, read and parse the "
+                            "reply): a server that drips bytes cannot stretch an attempt past it.")
+    max_retries: int = option(3, help="Retries after the first attempt, on transient errors (connection, timeout, "
+                              "429, 5xx); more retries ride out a restart but lengthen a failed step.")
+    backoff: float = option(0.5, help="First retry delay in seconds, doubled per retry with jitter.")
+    failure_policy: str = option("neutral", help=(
+        "What r_v is for a sample whose judge request failed (transport error or timeout after the retries, a "
+        "reply that is not a chat completion, the reward runner's batch deadline: no judge answer arrived, "
+        "which is not the sample's fault; an answer without a usable verdict, or a 4xx rejection, is a "
+        "judgement and counts 0). neutral: the pessimistic group mean, the mean r_v of the sample's GRPO group "
+        "with every failed sample counted as 0 (never above the group's mean, strictly below 1 when a sample "
+        "failed; 0 for a group where all failed or a sample alone). zero: 0. Never null: a judge failure must "
+        "not make the hybrid renormalise the other terms; skip (which did) is rejected. The reference crashes "
+        "instead (bug 3)."))
+    cache_path: str | None = option("~/.cache/perceptrl/judge.sqlite", help="sqlite file caching verdicts across "
+                                    "steps, runs and processes; null disables it.")
+    template_path: str | None = option(None, help="A YAML (system/query) or text file replacing the default judge "
+                                       "prompt.")
+    harden: bool = option(True, help="Neutralise verdict tags, role markers, fences and judge-directed sentences in "
+                          "the response before judging (bug 5); turn off only to reproduce the reference.")
+    constrained: str = option("off", help="Constrained decoding of the judge's answer (perceptrl.judge.constrained): "
+                              "off (free text, <infoK> lines), json_schema (a per-request JSON schema of exactly m "
+                              "verdicts), json_reasoning (the same led by a bounded reasoning string; not on "
+                              "transformers) or grammar (a llama.cpp GBNF grammar of m tag lines).")
+    temperature: float = option(0.0, help="Sampling temperature of the judge: 0, as in the reference.")
+    max_tokens: int = option(512, help="Token budget of the judge's answer: 512 as in the reference; ~8 tokens per "
+                             "verdict line, and a reasoning judge needs room for its <think> block.")
+    empty_score: float | None = option(0.0, help="r_v for a problem without annotations: 0.0 as in docs/methods.md; "
+                                       "null makes the term not applicable to such rows.")
+    batch_size: int = option(8, help="Generation batch size of the transformers backend.")
+    extra: dict[str, Any] = option(default_factory=dict, help="Extra keyword arguments for the request (openai) or "
+                                   "generate (transformers).")
 
     def __post_init__(self) -> None:
-        self.validate()
+        self.check()
 
-    def validate(self) -> None:
+    def check(self) -> None:
         if self.backend not in BACKENDS and ":" not in self.backend:
             raise PerceptrlError(f"unknown judge backend {self.backend!r}", where="judge.backend",
                                  fix=f"use one of {', '.join(BACKENDS)} or 'module:function'")

@@ -17,20 +17,31 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+from perceptrl.config.options import add_flags, option
 from perceptrl.errors import PerceptrlError
-from perceptrl.judge.cli import add_judge_options
+from perceptrl.judge.cli import add_judge_options, judge_config_from_args
 from perceptrl.judge.config import JudgeConfig
 
 
+@dataclass
+class FidelityCommand:
+    """Options of ``perceptrl judge eval`` besides the :class:`JudgeConfig` ones."""
+
+    set: str | None = option(None, help="Labelled JSONL (annotations, response, truth); null: the synthetic set.")
+    n_cases: int = option(100, help="Responses in the synthetic set (100 gives >= 300 verdicts; more narrows the "
+                          "interval and costs requests).")
+    seed: int = option(0, help="Seed of the synthetic set.")
+    write_set: str | None = option(None, help="Also write the labelled set to this JSONL.")
+    prompt: str = option("ours", help="Prompt variant: ours | per_fact | reason_first (perceptrl.judge.fidelity_prompts).")
+    show_errors: int = option(0, help="Print the first N wrong verdicts.")
+    output: str | None = option(None, help="Write the metrics and every verdict as JSON.")
+
+
 def _config(args: argparse.Namespace) -> JudgeConfig:
-    kw = dict(backend=args.backend, base_url=args.base_url, model=args.model, api_key=args.api_key,
-              max_concurrency=args.max_concurrency, timeout=args.timeout, max_retries=args.retries,
-              template_path=args.template, harden=not args.no_harden, max_tokens=args.max_tokens,
-              cache_path=None)
-    kw["constrained"] = args.constrained
-    return JudgeConfig(**kw)
+    return judge_config_from_args(args, cache_path=None)  # a measurement: no verdict from a cache
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(PerceptionReward(judge, client=judge.client).check())  # fail fast if unreachable
     print(F.summary_counts(cases))
     report, preds = F.evaluate(judge, cases, per_fact=per_fact)
-    name = args.backend if args.backend == "rules" else f"{args.model or args.backend} / {args.prompt}"
+    name = cfg.backend if cfg.backend == "rules" else f"{cfg.model or cfg.backend} / {args.prompt}"
     if getattr(cfg, "constrained", "off") not in ("off", None):
         name += f" / {cfg.constrained}"
     print(F.TABLE_HEADER)
@@ -89,12 +100,7 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="measure a judge's verdict accuracy on a labelled set (judge fidelity)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--set", default=None, help="labelled JSONL (annotations, response, truth); default: synthetic")
-    p.add_argument("--n-cases", type=int, default=100, help="responses in the synthetic set (>= 300 verdicts)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic set")
-    p.add_argument("--write-set", default=None, help="also write the labelled set to this JSONL")
-    add_judge_options(p, backend="rules")
-    p.add_argument("--prompt", default="ours", help="prompt variant: ours | per_fact | reason_first")
-    p.add_argument("--show-errors", type=int, default=0, help="print the first N wrong verdicts")
-    p.add_argument("--output", default=None, help="write the metrics and every verdict as JSON")
+    add_flags(p, FidelityCommand, {"set": None, "n_cases": None, "seed": None, "write_set": None})
+    add_judge_options(p)
+    add_flags(p, FidelityCommand, {"prompt": None, "show_errors": None, "output": None})
     p.set_defaults(func=run)

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
+from perceptrl.config.options import add_flag, add_flags, option
 from perceptrl.errors import PerceptrlError
+
+
+@dataclass
+class BuildTinyCommand:
+    """Options of ``perceptrl model build-tiny`` besides the sizes (:class:`TinyVLMSize`)."""
+
+    arch: str = option("qwen2_5_vl", help="Architecture (config.model_type) of the tiny VLM.")
+    out: str | None = option(None, help="Output directory (created; must be empty if it exists).")
+    seed: int = option(0, help="Weight initialisation seed.")
+    corpus: list[str] = option(default_factory=list, help="Text file(s) added to the tokenizer's training corpus, "
+                               "one document per line (repeatable).")
 
 
 def register(subparsers) -> None:
@@ -20,18 +33,12 @@ def register(subparsers) -> None:
         description="Build a tiny random-init VLM (a few M parameters) and save it with its image-only "
         "processor; load it back with `perceptrl.models.load_vlm(DIR)` or the transformers Auto classes.",
     )
-    p.add_argument("--arch", choices=TINY_ARCHS, default="qwen2_5_vl", help="architecture (default: qwen2_5_vl)")
-    p.add_argument("--out", required=True, type=Path, help="output directory (created; must be empty if it exists)")
-    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default: 0)")
-    p.add_argument(
-        "--corpus",
-        type=Path,
-        action="append",
-        default=[],
-        help="text file(s) added to the tokenizer's training corpus, one document per line (repeatable)",
-    )
-    for f in dataclasses.fields(TinyVLMSize):
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=None, help=f"default: {f.default}")
+    add_flags(p, BuildTinyCommand, {"arch": None, "out": None, "seed": None, "corpus": None},
+              extra={"arch": {"choices": TINY_ARCHS}, "out": {"required": True, "type": Path},
+                     "corpus": {"type": Path, "action": "append"}})
+    for f in dataclasses.fields(TinyVLMSize):  # left out: TinyVLMSize's default, listed in the help
+        add_flag(p, TinyVLMSize, f.name, dest=f.name, default=None, type=int,
+                 help_extra=f"Left out: {f.default}.")
     p.set_defaults(func=_build_tiny)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from perceptrl.config.options import option
 from perceptrl.errors import PerceptrlError
 
 __all__ = ["TINY_ARCHS", "TinyVLMSize"]
@@ -18,28 +19,17 @@ class TinyVLMSize:
     ~900 tokens with the built-in corpus) and a forward pass over a 224 px image in a few
     milliseconds on CPU. Not a paper setting: the smallest model that exercises every code path."""
 
-    hidden_size: int = 128
-    """Language model width (also the vision merger's output width)."""
-    layers: int = 4
-    """Language model decoder layers."""
-    heads: int = 4
-    """Attention heads of the language model (head dim = hidden_size / heads)."""
-    kv_heads: int = 2
-    """Key/value heads (grouped-query attention, as in Qwen2)."""
-    intermediate_size: int = 512
-    """Language model MLP width."""
-    vision_hidden_size: int = 64
-    """Vision transformer width."""
-    vision_layers: int = 2
-    """Vision transformer blocks."""
-    vision_heads: int = 2
-    """Vision attention heads."""
-    vocab_size: int = 2048
-    """Upper bound of the BPE vocabulary (the corpus may stop merges earlier)."""
-    min_pixels: int = 56 * 56
-    """Images smaller than this are upscaled (the image processor's ``shortest_edge``)."""
-    max_pixels: int = 224 * 224
-    """Images larger than this are downscaled: at most 64 merged image tokens per image."""
+    hidden_size: int = option(128, help="Language model width (also the vision merger's output width).")
+    layers: int = option(4, help='Language model decoder layers.')
+    heads: int = option(4, help='Attention heads of the language model (head dim = hidden_size / heads).')
+    kv_heads: int = option(2, help='Key/value heads (grouped-query attention, as in Qwen2).')
+    intermediate_size: int = option(512, help='Language model MLP width.')
+    vision_hidden_size: int = option(64, help='Vision transformer width.')
+    vision_layers: int = option(2, help='Vision transformer blocks.')
+    vision_heads: int = option(2, help='Vision attention heads.')
+    vocab_size: int = option(2048, help='Upper bound of the BPE vocabulary (the corpus may stop merges earlier).')
+    min_pixels: int = option(56 * 56, help="Images smaller than this are upscaled (the image processor's ``shortest_edge``).")
+    max_pixels: int = option(224 * 224, help='Images larger than this are downscaled: at most 64 merged image tokens per image.')
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.heads or (self.hidden_size // self.heads) % 8:

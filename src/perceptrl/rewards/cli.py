@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perceptrl.config.options import add_flag, add_flags, option
 from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, row_annotations
 from perceptrl.data.json_lines import encoding_fix, json_objects
 from perceptrl.errors import PerceptrlError
@@ -114,7 +116,7 @@ def _build_judge(args):
                              fix="use --rewards perception_r1_no_judge") from None
     cfg = JudgeConfig(backend=args.judge_backend, base_url=args.judge_base_url, model=args.judge_model,
                       failure_policy=args.judge_failure_policy,
-                      cache_path=None if args.judge_cache in (None, "none") else args.judge_cache)
+                      cache_path=None if str(args.judge_cache).lower() in ("none", "null") else args.judge_cache)
     return build_perception_reward(cfg)
 
 
@@ -180,27 +182,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class ScoreCommand:
+    """Options of ``perceptrl score`` besides the reward runner's (:class:`RewardsConfig`) and the
+    judge's (:class:`JudgeConfig`)."""
+
+    input: str | None = option(None, help="JSONL: one response (completion + row fields) per line.")
+    output: str | None = option(None, help="JSONL of scores, one line per input line.")
+    batch_size: int = option(1024, help="Responses per batch: each batch is written when scored, so a smaller one "
+                             "loses less on a crash and a larger one keeps the judge's batch fuller.")
+    judge_cache: str | None = option(None, help="sqlite verdict cache; null (none on the command line): no cache, "
+                                     "so that scoring a file never reuses verdicts of an earlier judge or prompt "
+                                     "(training caches, see judge.cache_path).")
+
+
 def register(subparsers) -> None:
     from perceptrl.judge.config import FAILURE_POLICIES, JudgeConfig
-    from perceptrl.rewards.runner import DEFAULT_ITEM_TIMEOUT
+    from perceptrl.train.config import RewardsConfig
 
     p = subparsers.add_parser("score", help="score a JSONL of responses with a (hybrid) reward",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rewards", default="perception_r1", help="preset name or a YAML/JSON reward spec file")
-    p.add_argument("--input", required=True, help="JSONL: one response (completion + row fields) per line")
-    p.add_argument("--output", required=True, help="JSONL of scores, one line per input line")
-    p.add_argument("--workers", type=int, default=None, help="reward worker processes (default: CPUs, ≤ 8)")
-    p.add_argument("--item-timeout", type=float, default=DEFAULT_ITEM_TIMEOUT,
-                   help="seconds per heavy item (default %(default)s)")
-    p.add_argument("--batch-budget", type=float, default=None,
-                   help="seconds per batch, judge included (default 10, or 120 with a judge)")
-    p.add_argument("--batch-size", type=int, default=1024, help="responses per batch (default 1024)")
-    p.add_argument("--judge-backend", default=None, help="rules | openai | transformers | module:function")
-    p.add_argument("--judge-base-url", default=None, help="OpenAI-compatible judge server, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--judge-model", default=None, help="judge model name (openai) or path (transformers)")
-    p.add_argument("--judge-failure-policy", choices=FAILURE_POLICIES, default=JudgeConfig.failure_policy,
-                   help="a failed judge request: the pessimistic mean of the sample's group (neutral) or 0")
-    p.add_argument("--judge-cache", default="none", help="sqlite verdict cache path ('none' disables; default none)")
+    add_flag(p, RewardsConfig, "preset", "--rewards", dest="rewards", help_extra="Or a YAML/JSON reward spec file.")
+    add_flags(p, ScoreCommand, {"input": None, "output": None},
+              extra={"input": {"required": True}, "output": {"required": True}})
+    add_flags(p, RewardsConfig, {"workers": None, "item_timeout": None, "batch_budget": None})
+    add_flags(p, ScoreCommand, {"batch_size": None})
+    judge = {"backend": "--judge-backend", "base_url": "--judge-base-url", "model": "--judge-model",
+             "failure_policy": "--judge-failure-policy"}
+    for name, flag in judge.items():
+        kw = {"dest": flag[2:].replace("-", "_")}
+        if name == "backend":  # no judge unless asked for: a perception term without one is an error
+            kw.update(default=None, help_extra="Left out: no judge (needed by a perception term).")
+        if name == "failure_policy":
+            kw["choices"] = FAILURE_POLICIES
+        add_flag(p, JudgeConfig, name, flag, **kw)
+    add_flags(p, ScoreCommand, {"judge_cache": None})
     p.set_defaults(func=run)
 
 

@@ -14,7 +14,6 @@ from perceptrl.train.config import (
     ModelConfig,
     RewardsConfig,
     TrainConfig,
-    apply_overrides,
     config_from_dict,
     load_train_config,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "RewardsConfig",
     "TrainConfig",
     "TrainResult",
-    "apply_overrides",
     "config_from_dict",
     "load_train_config",
     "train",

@@ -1,157 +1,190 @@
-"""Training configuration: TRL's ``GRPOConfig`` (section ``trl``) plus perceptrl's own sections.
+"""Training configuration: perceptrl's sections (``model``, ``data``, ``rewards``, ``judge``,
+``method``) plus ``trl`` (keyword arguments of TRL's ``GRPOConfig``).
 
-One small dataclass per component, in the style of EasyR1: ``model``, ``data``, ``rewards``,
-``judge``, ``method``. Every option has one default, documented where it is declared, with the
-paper it comes from. A YAML file holds the sections; ``key.sub=value`` overrides (values parsed as
-YAML) are applied on top. Unknown sections or keys raise :class:`PerceptrlError` naming the key and
-the valid ones, before any expensive work.
+One small dataclass per component, in the style of EasyR1. Every option is declared once, with
+:func:`perceptrl.config.option`: its default and a help text naming the paper it comes from and
+its trade-off (``perceptrl train --help`` and docs/training.md show them). Each dataclass checks
+its own values in ``check()`` (run by ``__post_init__``). A YAML recipe holds the sections;
+``section.key=value`` overrides (values parsed as YAML) are applied on top by OmegaConf
+(:mod:`perceptrl.config.recipe`). Unknown sections or keys raise :class:`PerceptrlError` naming
+the key and the valid ones, before any expensive work.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from perceptrl.config import option
 from perceptrl.errors import PerceptrlError
+from perceptrl.judge.config import JudgeConfig
 
 METHODS = ("grpo", "papo", "vppo", "noisy_rollout")
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """Safe YAML with YAML 1.2 booleans: only true/false, so ``save_strategy: no`` stays the string "no"."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-# YAML 1.2 floats: PyYAML (1.1) reads 1e-6 as a string
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    __import__("re").compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
-def _yaml_load(text: str) -> Any:
-    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+def _require(ok: bool, what: str, key: str, fix: str) -> None:
+    if not ok:
+        raise PerceptrlError(what, where=key, fix=fix)
 
 
 @dataclass
 class ModelConfig:
     """The policy to train."""
 
-    # Hub id or local folder (Perception-R1 trains Qwen/Qwen2.5-VL-7B-Instruct).
-    name_or_path: str = ""
-    # Weight dtype: "auto" keeps the checkpoint's dtype; "float32" on CPU.
-    dtype: str = "auto"
-    # Attention kernel passed to transformers (None: transformers' default, sdpa).
-    attn_implementation: str | None = None
-    # LoRA rank; 0 trains all parameters (Perception-R1 does full fine-tuning). LoRA: Hu et al. 2021.
-    lora_r: int = 0
-    # LoRA scaling alpha (LoRA paper: alpha = 2r is a common choice).
-    lora_alpha: int = 16
-    # LoRA dropout.
-    lora_dropout: float = 0.05
-    # Modules LoRA wraps ("all-linear" as in QLoRA, Dettmers et al. 2023; lm_head is always excluded by PEFT).
-    lora_target_modules: Any = "all-linear"
-    # QLoRA: load the base model in 4 bit with bitsandbytes (Dettmers et al. 2023); needs a GPU and bitsandbytes.
-    load_in_4bit: bool = False
+    name_or_path: str = option("", help="Hub id or local folder of the policy (Perception-R1 trains "
+                               "Qwen/Qwen2.5-VL-7B-Instruct); tiny:qwen2_5_vl / tiny:qwen2_vl build a tiny "
+                               "random-init model locally.")
+    dtype: str = option("auto", help="Weight dtype: auto keeps the checkpoint's (bfloat16 on GPUs); float32 on CPU.")
+    attn_implementation: str | None = option(None, help="Attention kernel passed to transformers (sdpa, "
+                                             "flash_attention_2, ...); null: transformers' default, sdpa.")
+    lora_r: int = option(0, help="LoRA rank (Hu et al. 2021); 0 trains all parameters, as Perception-R1 does: "
+                         "LoRA saves memory at some quality cost.")
+    lora_alpha: int = option(16, help="LoRA scaling alpha (the LoRA paper: alpha = 2r is a common choice).")
+    lora_dropout: float = option(0.05, help="LoRA dropout.")
+    lora_target_modules: Any = option("all-linear", help="Modules LoRA wraps: all-linear as in QLoRA (Dettmers "
+                                      "et al. 2023; PEFT always leaves lm_head out); default or null = only "
+                                      "the language model's attention and MLP projections (vision tower frozen).")
+    load_in_4bit: bool = option(False, help="QLoRA: load the base model in 4 bit NF4 with bitsandbytes (Dettmers "
+                                "et al. 2023); needs a CUDA GPU, bitsandbytes and lora_r > 0.")
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        _require(self.lora_r >= 0, f"model.lora_r={self.lora_r} must be >= 0", "model.lora_r",
+                 "use 0 (full fine-tuning) or a rank such as 64")
+        _require(0.0 <= self.lora_dropout < 1.0, f"model.lora_dropout={self.lora_dropout} must be in [0, 1)",
+                 "model.lora_dropout", "LoRA commonly uses 0.05")
 
 
 @dataclass
 class DataConfig:
     """Training data: any format :func:`perceptrl.data.io.read_examples` reads."""
 
-    # Path or Hugging Face id of the training set (None: examples must be passed to ``train``).
-    path: str | None = None
-    # "auto" | "perception_r1" | "trl" | "jsonl" | "hf" | "geometry3k".
-    format: str = "auto"
-    # Split for hub datasets (None: the reader's default).
-    split: str | None = None
-    # Folder that relative image paths start from (None: the data file's folder, or a parent where they exist).
-    image_root: str | None = None
-    # Prompt template (Perception-R1's think/answer/boxed instruction).
-    template: str = "perception_r1"
-    # Image pixel bounds set on the processor; None keeps the processor's own (Perception-R1: 3,136 .. 1,806,336).
-    min_pixels: int | None = None
-    max_pixels: int | None = None
-    # Longest prompt allowed, text plus image tokens, checked by validation (Perception-R1: 4096; None: no limit).
-    max_prompt_length: int | None = None
-    # Validate every row with the real processor before step 1 (the run stops listing every bad row).
-    validate: bool = True
-    # Use only the first N rows (None: all).
-    max_rows: int | None = None
+    path: str | None = option(None, help="File, folder or Hugging Face id of the training set; synth:N = N "
+                              "procedural problems (seed = trl.seed); null: examples must be passed to train().")
+    format: str = option("auto", help="auto | perception_r1 | trl | jsonl | hf | geometry3k (see docs/data.md).")
+    split: str | None = option(None, help="Split of a hub dataset (or of a Geometry3K folder: train); null: "
+                               "the reader's default.")
+    image_root: str | None = option(None, help="Folder relative image paths start from; null: the data file's "
+                                    "folder, or a parent where the images are.")
+    template: str = option("perception_r1", help="Prompt template: perception_r1 = the question + Perception-R1's "
+                           "think/answer/boxed instruction.")
+    min_pixels: int | None = option(None, help="Lower image pixel bound set on the processor (Perception-R1: "
+                                    "3,136); null keeps the processor's own.")
+    max_pixels: int | None = option(None, help="Upper image pixel bound set on the processor (Perception-R1: "
+                                    "1,806,336); fewer pixels, fewer image tokens, less detail.")
+    max_prompt_length: int | None = option(None, help="Longest prompt, text plus image tokens, checked by "
+                                           "validation (Perception-R1: 4096); null: no limit.")
+    validate: bool = option(True, help="Validate every row with the real processor before step 1 (the run stops "
+                            "listing every bad row); off saves start-up time on a known-good set.")
+    max_rows: int | None = option(None, help="Use only the first N rows; null: all.")
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        for name in ("min_pixels", "max_pixels", "max_prompt_length", "max_rows"):
+            v = getattr(self, name)
+            _require(v is None or v >= 1, f"data.{name}={v} must be >= 1 (or null)", f"data.{name}",
+                     "use a positive number, or null for no bound")
 
 
 @dataclass
 class RewardsConfig:
     """Which rewards, with which weights, and how the runner executes them."""
 
-    # Hybrid preset from perceptrl.rewards.hybrid (Perception-R1: 0.9 acc + 0.1 fmt + 0.7 perception + rep).
-    preset: str | None = "perception_r1"
-    # Explicit terms replacing the preset: list of {name, weight, gate}; gate names a term that must be 1.
-    terms: list[dict[str, Any]] | None = None
-    # Drop these terms from the preset (e.g. ["perception"] for the accuracy+format baseline arm).
-    exclude: list[str] = field(default_factory=list)
-    # Train with a perception term even when no row has visual annotations (it then scores 0 for
-    # every sample; perceptrl stops by default, since that is almost always a data mistake).
-    allow_missing_annotations: bool = False
-    # Worker processes for CPU-heavy rewards (math-verify); 0 = in process; None = the usable CPUs, at
-    # most 8 (perceptrl.rewards.runner.default_workers: 2 on a 2-core laptop), as RewardRunner and
-    # `perceptrl score` default to.
-    workers: int | None = None
-    # Per-item timeout in seconds for heavy rewards (perceptrl's runner default; the reference relies on math-verify's 5 s).
-    item_timeout: float = 1.0
-    # Time budget for one batch of rewards, judge included, in seconds (None: 10, or 120 with a judge;
-    # judge samples past it follow judge.failure_policy and are counted in perception/over_budget).
-    batch_budget: float | None = None
-    # Python modules imported before the rewards are built, so that their ``@register_reward``
-    # functions can be named in ``terms``: dotted names (``my_pkg.rewards``) or ``.py`` file paths
-    # (perceptrl's plugin hook; TRL's CLI takes reward functions by dotted path the same way).
-    modules: list[str] = field(default_factory=list)
+    preset: str | None = option("perception_r1", help="Hybrid preset from perceptrl.rewards.hybrid: "
+                                "perception_r1 (Perception-R1: 0.9 accuracy + 0.1 format + 0.7 perception + "
+                                "repetition), perception_r1_no_judge, easyr1_math.")
+    terms: list[dict[str, Any]] | None = option(None, help="Explicit terms replacing the preset: a list of "
+                                                "{name, weight, gate, reward, params}; gate names a term that "
+                                                "must pass (accuracy, or accuracy>=0.5).")
+    exclude: list[str] = option(default_factory=list, help="Drop these terms from the preset, e.g. [perception] "
+                                "for the accuracy+format baseline arm.")
+    allow_missing_annotations: bool = option(False, help="Train with a perception term even when no row has "
+                                             "visual annotations (it then scores 0 for every sample); perceptrl "
+                                             "stops by default, since that is almost always a data mistake.")
+    workers: int | None = option(None, help="Worker processes for CPU-heavy rewards (math-verify); 0 = in process; "
+                                 "null = the usable CPUs, at most 8 (perceptrl.rewards.runner.default_workers), "
+                                 "as RewardRunner and perceptrl score default to.")
+    item_timeout: float = option(1.0, help="Per-item timeout in seconds for heavy rewards (perceptrl's runner; the "
+                                 "reference relies on math-verify's 5 s): shorter bounds a step, longer scores "
+                                 "fewer slow items as timeouts.")
+    batch_budget: float | None = option(None, help="Time budget for one batch of rewards, judge included, in "
+                                        "seconds (null: 10, or 120 with a judge); judge samples past it follow "
+                                        "judge.failure_policy and are counted in perception/over_budget.")
+    modules: list[str] = option(default_factory=list, help="Python modules imported before the rewards are "
+                                "built, so that their @register_reward functions can be named in terms: dotted "
+                                "names (my_pkg.rewards) or .py file paths (TRL's CLI takes reward functions by "
+                                "dotted path the same way).")
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        _require(self.workers is None or self.workers >= 0, f"rewards.workers={self.workers} must be >= 0",
+                 "rewards.workers", "use 0 (in process), a process count, or null (the usable CPUs)")
+        _require(self.item_timeout > 0, f"rewards.item_timeout={self.item_timeout} must be > 0",
+                 "rewards.item_timeout", "perceptrl uses 1.0 s")
+        _require(self.batch_budget is None or self.batch_budget > 0,
+                 f"rewards.batch_budget={self.batch_budget} must be > 0 (or null)", "rewards.batch_budget",
+                 "use null (10 s; 120 s with a judge) or a number of seconds")
 
 
 @dataclass
 class MethodConfig:
-    """Perception-aware policy optimisation (METHODS.md section 3). Names compose with "+", e.g. "papo+noisy_rollout"."""
+    """Perception-aware policy optimisation (docs/methods.md). Names compose with "+", e.g. "papo+noisy_rollout"."""
 
-    # grpo | papo | vppo | noisy_rollout, or a "+"-joined combination.
-    name: str = "grpo"
-    # Probability that a patch is blackened in the masked image (None: the method's paper value, PAPO 0.6, VPPO 0.5).
-    mask_prob: float | None = None
-    # Side of a masked patch in pixels (None: the processor's vision patch size, 14 for Qwen2/2.5-VL).
-    mask_patch: int | None = None
-    # PAPO gamma, weight of the implicit perception loss -gamma * KL_prcp (PAPO: 0.02 for 3B, 0.01 for 7B).
-    papo_gamma: float = 0.02
-    # PAPO eta_o, weight of the entropy term on the clean image (PAPO double-entropy loss: 0.03).
-    papo_eta_o: float = 0.03
-    # PAPO eta_m, weight of the entropy term on the masked image (PAPO double-entropy loss: 0.03).
-    papo_eta_m: float = 0.03
-    # VPPO k: share of each response's tokens (top by visual dependency) that carry gradient (VPPO: 0.4).
-    vppo_k: float = 0.4
-    # VPPO beta_min, the floor of the trajectory advantage scale (VPPO: 0.9).
-    vppo_beta_min: float = 0.9
-    # VPPO clamp on the per-token visual dependency s_t (VPPO: 10).
-    vppo_s_max: float = 10.0
-    # NoisyRollout initial DDPM noise step out of 1000 (NoisyRollout: ~450-500 for geometry).
-    noise_step: int = 500
-    # NoisyRollout share of each group's rollouts sampled from the noised image (NoisyRollout: half).
-    noise_share: float = 0.5
-    # NoisyRollout annealing: "sigmoid" (NoisyRollout) or "none" (constant noise).
-    noise_schedule: str = "sigmoid"
-    # Sigmoid annealing: training progress (0..1) where the noise is halved, and its steepness (perceptrl's choice).
-    noise_midpoint: float = 0.5
-    noise_sharpness: float = 10.0
+    name: str = option("grpo", help="grpo | papo | vppo | noisy_rollout, or a +-joined combination such as "
+                       "papo+noisy_rollout (one masked image serves PAPO and VPPO).")
+    mask_prob: float | None = option(None, help="Probability that a patch of the masked image is blackened; null: "
+                                     "the method's paper value (PAPO 0.6, VPPO 0.5).")
+    mask_patch: int | None = option(None, help="Side of a masked patch in pixels; null: the processor's vision "
+                                    "patch size (14 for Qwen2/2.5-VL).")
+    papo_gamma: float = option(0.02, help="PAPO gamma, weight of the implicit perception loss -gamma * KL_prcp "
+                               "(PAPO: 0.02 for 3B, 0.01 for 7B); larger risks KL hacking.")
+    papo_eta_o: float = option(0.03, help="PAPO eta_o, weight of the entropy term on the clean image (PAPO "
+                               "double-entropy loss: 0.03).")
+    papo_eta_m: float = option(0.03, help="PAPO eta_m, weight of the entropy term on the masked image (PAPO "
+                               "double-entropy loss: 0.03); non-zero runs the masked pass with gradient.")
+    vppo_k: float = option(0.4, help="VPPO k: share of each response's tokens (top by visual dependency) that "
+                           "carry gradient (VPPO: 0.4); smaller focuses the update, with fewer tokens learning.")
+    vppo_beta_min: float = option(0.9, help="VPPO beta_min, the floor of the trajectory advantage scale (VPPO: 0.9).")
+    vppo_s_max: float = option(10.0, help="VPPO clamp on the per-token visual dependency s_t (VPPO: 10).")
+    noise_step: int = option(500, help="NoisyRollout initial DDPM noise step out of 1000 (NoisyRollout: ~450-500 "
+                             "for geometry); more noise, more exploration, less legible images.")
+    noise_share: float = option(0.5, help="NoisyRollout share of each group's rollouts sampled from the noised "
+                                "image (NoisyRollout: half).")
+    noise_schedule: str = option("sigmoid", help="NoisyRollout annealing: sigmoid (NoisyRollout) or none "
+                                 "(constant noise).")
+    noise_midpoint: float = option(0.5, help="Sigmoid annealing: training progress (0..1) where the noise is "
+                                   "halved (perceptrl's choice).")
+    noise_sharpness: float = option(10.0, help="Sigmoid annealing steepness (perceptrl's choice).")
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        unknown = self.parts - set(METHODS)
+        _require(not unknown and bool(self.parts), f"unknown method {self.name!r}", "method.name",
+                 f"use one of {', '.join(METHODS)}, or a '+'-joined combination such as papo+noisy_rollout")
+        p = self.mask_prob
+        _require(p is None or 0.0 <= p <= 1.0, f"method.mask_prob={p} is not a probability", "method.mask_prob",
+                 "use a value in [0, 1] (PAPO 0.6, VPPO 0.5)")
+        _require(0.0 < self.vppo_k <= 1.0, f"method.vppo_k={self.vppo_k} must be in (0, 1]", "method.vppo_k",
+                 "VPPO uses 0.4")
+        _require(0.0 <= self.vppo_beta_min <= 1.0, f"method.vppo_beta_min={self.vppo_beta_min} must be in [0, 1]",
+                 "method.vppo_beta_min", "VPPO uses 0.9")
+        _require(0 <= self.noise_step < 1000, f"method.noise_step={self.noise_step} must be in [0, 1000)",
+                 "method.noise_step", "NoisyRollout uses 450-500")
+        _require(self.noise_schedule in ("sigmoid", "none"), f"method.noise_schedule={self.noise_schedule!r} is "
+                 "unknown", "method.noise_schedule", "use 'sigmoid' or 'none'")
+        _require(0.0 < self.noise_share < 1.0, f"method.noise_share={self.noise_share} must be in (0, 1)",
+                 "method.noise_share", "NoisyRollout uses 0.5")
 
     @property
     def parts(self) -> set[str]:
@@ -174,170 +207,76 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     rewards: RewardsConfig = field(default_factory=RewardsConfig)
-    # JudgeConfig keyword arguments (perceptrl.judge.JudgeConfig); "rules" runs on CPU without a server.
-    judge: dict[str, Any] = field(default_factory=lambda: {"backend": "rules"})
+    #: The perception judge (perceptrl.judge.JudgeConfig); backend rules runs on CPU without a server.
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
-    # GRPOConfig keyword arguments; TRL's defaults apply to anything not set here.
+    #: GRPOConfig keyword arguments, keys checked against its fields; TRL's defaults apply to the rest.
     trl: dict[str, Any] = field(default_factory=dict)
-    # The file this config was read from (for messages), not a user option.
+    #: The file this config was read from (for messages), not a user option.
     source: str | None = None
+    #: Dotted keys the recipe or an override set (``judge.failure_policy`` chosen vs defaulted).
+    explicit: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("source", None)
+        d.pop("explicit", None)
         return d
 
 
-_SECTIONS = {"model": ModelConfig, "data": DataConfig, "rewards": RewardsConfig, "method": MethodConfig}
-_DICT_SECTIONS = ("judge", "trl")
+#: The typed sections of a training recipe, in the order ``perceptrl train --help`` lists them.
+SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "rewards": RewardsConfig,
+                             "judge": JudgeConfig, "method": MethodConfig}
 
 
-def _valid_trl_keys() -> set[str]:
+#: perceptrl's defaults for a few GRPOConfig keys (TRL's in brackets); a recipe's ``trl`` section wins.
+TRL_DEFAULTS: dict[str, Any] = {
+    "report_to": "tensorboard",  # metrics to TensorBoard by default ["none"]
+    "logging_steps": 1,  # RL runs are short in steps; log every step [10]
+}
+
+
+def grpo_fields() -> dict[str, dataclasses.Field]:
+    """TRL's ``GRPOConfig`` init fields: the keys and types of the ``trl`` section."""
     from trl import GRPOConfig
 
-    return {f.name for f in fields(GRPOConfig) if f.init}
+    return {f.name: f for f in fields(GRPOConfig) if f.init}
 
 
-def _valid_judge_keys() -> set[str] | None:
-    try:
-        from perceptrl.judge import JudgeConfig
-    except ImportError:  # judge package not installed in this checkout: keys checked when it is
-        return None
-    return {f.name for f in fields(JudgeConfig)}
-
-
-def _bad_key(key: str, valid: set[str] | list[str], where: str) -> PerceptrlError:
-    import difflib
-
-    close = difflib.get_close_matches(key.split(".")[-1], list(valid), n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return PerceptrlError(
-        f"unknown configuration key {key!r}.{hint}",
-        where=where,
-        fix=f"use one of: {', '.join(sorted(valid))}",
-    )
-
-
-def config_from_dict(raw: dict[str, Any], *, source: str | None = None) -> TrainConfig:
-    """Build and check a :class:`TrainConfig` from a plain mapping (the YAML document)."""
-    where = source or "<config>"
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise PerceptrlError("the configuration must be a mapping of sections", where=where,
-                             fix="write `model:`, `data:`, `rewards:`, `judge:`, `method:`, `trl:` sections")
-    valid_sections = list(_SECTIONS) + list(_DICT_SECTIONS)
-    cfg = TrainConfig(source=source)
-    for section, body in raw.items():
-        if section not in valid_sections:
-            raise _bad_key(section, valid_sections, where)
-        if body is None:
+def _check_trl(body: dict[str, Any], where: str) -> None:
+    """Values of the ``trl`` section have the type of their GRPOConfig field (numbers, booleans,
+    strings); the rest (enums, dicts, unions) is left to GRPOConfig itself."""
+    known = grpo_fields()
+    simple = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}
+    for key, value in body.items():
+        tp = known[key].type
+        args = typing.get_args(tp)
+        base = args[0] if len(args) == 2 and type(None) in args else tp
+        if base not in simple or value is None:
             continue
-        if not isinstance(body, dict):
-            raise PerceptrlError(f"section {section!r} must be a mapping", where=where,
-                                 fix=f"write `{section}:` followed by indented `key: value` lines")
-        if section in _SECTIONS:
-            cls = _SECTIONS[section]
-            names = {f.name for f in fields(cls)}
-            for key in body:
-                if key not in names:
-                    raise _bad_key(f"{section}.{key}", names, where)
-            setattr(cfg, section, cls(**{**dataclasses.asdict(getattr(cfg, section)), **body}))
-        elif section == "trl":
-            valid = _valid_trl_keys()
-            for key in body:
-                if key not in valid:
-                    raise _bad_key(f"trl.{key}", valid, where)
-            cfg.trl = dict(body)
-        else:  # judge
-            valid_j = _valid_judge_keys()
-            if valid_j is not None:
-                for key in body:
-                    if key not in valid_j:
-                        raise _bad_key(f"judge.{key}", valid_j, where)
-            cfg.judge = dict(body)
-    check_config(cfg)
-    return cfg
+        ok = isinstance(value, simple[base]) and not (base is not bool and isinstance(value, bool))
+        _require(ok, f"trl.{key}={value!r} is not of type {base.__name__} (TRL's GRPOConfig.{key})", f"{where}: trl.{key}",
+                 f"give trl.{key} a {base.__name__}")
 
 
-def check_config(cfg: TrainConfig) -> None:
-    """Semantic checks that do not need the model or data."""
-    where = cfg.source or "<config>"
-    unknown = cfg.method.parts - set(METHODS)
-    if unknown or not cfg.method.parts:
-        raise PerceptrlError(f"unknown method {cfg.method.name!r}", where=f"{where}: method.name",
-                             fix=f"use one of {', '.join(METHODS)}, or a '+'-joined combination such as papo+noisy_rollout")
-    p = cfg.method.mask_prob
-    if p is not None and not 0.0 <= p <= 1.0:
-        raise PerceptrlError(f"method.mask_prob={p} is not a probability", where=f"{where}: method.mask_prob",
-                             fix="use a value in [0, 1] (PAPO 0.6, VPPO 0.5)")
-    if not 0.0 < cfg.method.vppo_k <= 1.0:
-        raise PerceptrlError(f"method.vppo_k={cfg.method.vppo_k} must be in (0, 1]", where=f"{where}: method.vppo_k",
-                             fix="VPPO uses 0.4")
-    if not 0.0 <= cfg.method.vppo_beta_min <= 1.0:
-        raise PerceptrlError(f"method.vppo_beta_min={cfg.method.vppo_beta_min} must be in [0, 1]",
-                             where=f"{where}: method.vppo_beta_min", fix="VPPO uses 0.9")
-    if not 0 <= cfg.method.noise_step < 1000:
-        raise PerceptrlError(f"method.noise_step={cfg.method.noise_step} must be in [0, 1000)",
-                             where=f"{where}: method.noise_step", fix="NoisyRollout uses 450-500")
-    if cfg.method.noise_schedule not in ("sigmoid", "none"):
-        raise PerceptrlError(f"method.noise_schedule={cfg.method.noise_schedule!r} is unknown",
-                             where=f"{where}: method.noise_schedule", fix="use 'sigmoid' or 'none'")
-    if not 0.0 < cfg.method.noise_share < 1.0:
-        raise PerceptrlError(f"method.noise_share={cfg.method.noise_share} must be in (0, 1)",
-                             where=f"{where}: method.noise_share", fix="NoisyRollout uses 0.5")
+def _recipe():
+    from perceptrl.config.recipe import Recipe
+
+    return Recipe(SECTIONS, {"trl": lambda: set(grpo_fields())})
 
 
-def _parse_override(item: str) -> tuple[list[str], Any]:
-    if "=" not in item:
-        raise PerceptrlError(f"override {item!r} is not of the form section.key=value", where="command line",
-                             fix="write e.g. trl.max_steps=4 or method.name=papo")
-    key, value = item.split("=", 1)
-    path = key.strip().split(".")
-    if len(path) < 2:
-        raise PerceptrlError(f"override {item!r} must name a section and a key", where="command line",
-                             fix="write e.g. trl.learning_rate=1e-6")
-    try:
-        parsed = _yaml_load(value) if value != "" else None
-    except yaml.YAMLError:
-        parsed = value
-    return path, parsed
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
-    """Apply ``a.b=value`` strings to a raw config mapping (values parsed as YAML: numbers, lists, null...)."""
-    raw = dict(raw or {})
-    for item in overrides or []:
-        path, value = _parse_override(item)
-        node = raw
-        for part in path[:-1]:
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = {}
-            elif not isinstance(nxt, dict):
-                raise PerceptrlError(f"override {item!r}: {part!r} is not a section", where="command line",
-                                     fix="check the dotted key")
-            else:
-                nxt = dict(nxt)
-            node[part] = nxt
-            node = nxt
-        node[path[-1]] = value
-    return raw
+def config_from_dict(raw: dict[str, Any], *, source: str | None = None,
+                     overrides: list[str] | None = None) -> TrainConfig:
+    """Build and check a :class:`TrainConfig` from a plain mapping (the YAML document) and overrides."""
+    where = source or "<config>"
+    parts, explicit = _recipe().build(raw, overrides, where)
+    _check_trl(parts["trl"], where)
+    return TrainConfig(**parts, source=source, explicit=frozenset(explicit))
 
 
 def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML recipe (or start from defaults when ``path`` is None) and apply overrides."""
-    raw: dict[str, Any] = {}
-    source = None
-    if path is not None:
-        p = Path(path)
-        source = str(p)
-        if not p.is_file():
-            raise PerceptrlError(f"configuration file not found: {p}", where=str(p),
-                                 fix="pass a YAML recipe, e.g. configs/demo_cpu.yaml")
-        try:
-            raw = _yaml_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise PerceptrlError(f"invalid YAML: {e}", where=str(p), fix="fix the YAML syntax") from None
-    raw = apply_overrides(raw, overrides)
-    return config_from_dict(raw, source=source)
+    from perceptrl.config.recipe import read_yaml
+
+    raw = read_yaml(path) if path is not None else {}
+    return config_from_dict(raw, source=str(path) if path is not None else None, overrides=overrides)

@@ -127,13 +127,9 @@ def build_rewards(cfg: TrainConfig) -> RewardSetup:
     judge = None
     judge_summary = "not used (no perception term)"
     if "perception" in names:
-        from perceptrl.judge import JudgeConfig, build_perception_reward
+        from perceptrl.judge import build_perception_reward
 
-        try:
-            jcfg = JudgeConfig(**cfg.judge)
-        except TypeError as e:
-            raise PerceptrlError(f"invalid judge option: {e}", where=f"{cfg.source or '<config>'}: judge",
-                                 fix="see perceptrl.judge.JudgeConfig for the options") from None
+        jcfg = cfg.judge  # a JudgeConfig, checked when the recipe was read
         judge = build_perception_reward(jcfg)
         backend = getattr(jcfg, "backend", "?")
         policy = getattr(jcfg, "failure_policy", "?")

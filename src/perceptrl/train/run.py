@@ -17,15 +17,9 @@ from typing import Any
 
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
-from perceptrl.train.config import TrainConfig
+from perceptrl.train.config import TRL_DEFAULTS, TrainConfig
 
 logger = logging.getLogger(__name__)
-
-# Defaults perceptrl sets on GRPOConfig when the recipe does not (TRL's own default in brackets).
-_TRL_DEFAULTS: dict[str, Any] = {
-    "report_to": "tensorboard",  # metrics to TensorBoard by default ["none"]
-    "logging_steps": 1,  # RL runs are short in steps; log every step [10]
-}
 
 
 @dataclass
@@ -222,10 +216,10 @@ def _maybe_lora(cfg: TrainConfig, model: Any, seed: int) -> Any:
 
 def _check_judge(cfg: TrainConfig, setup: Any) -> None:
     """The judge must answer, unless the user chose what happens when it does not."""
-    backend = cfg.judge.get("backend", "rules")
+    backend = cfg.judge.backend
     if setup.judge is None or backend == "rules":
         return
-    explicit = "failure_policy" in cfg.judge
+    explicit = "judge.failure_policy" in cfg.explicit
     probe = getattr(setup.judge, "ascore", None)
     try:
         scores = asyncio.run(probe(["<think>\nprobe\n</think>\n<answer>\n\\boxed{0}\n</answer>"],
@@ -235,17 +229,17 @@ def _check_judge(cfg: TrainConfig, setup: Any) -> None:
     except Exception as e:  # noqa: BLE001 - any failure is "unreachable" here
         failed, metrics = True, {"error": repr(e)}
     if failed:
-        msg = f"the perception judge ({cfg.judge.get('base_url', backend)}) did not answer a probe request ({metrics})"
+        msg = f"the perception judge ({cfg.judge.base_url or backend}) did not answer a probe request ({metrics})"
         if not explicit:
             raise PerceptrlError(msg, where=f"{cfg.source or '<config>'}: judge",
                                  fix="start the judge server, or set judge.failure_policy (neutral|zero) to train anyway")
-        logger.warning("%s; continuing with judge.failure_policy=%s", msg, cfg.judge["failure_policy"])
+        logger.warning("%s; continuing with judge.failure_policy=%s", msg, cfg.judge.failure_policy)
 
 
 def _grpo_args(cfg: TrainConfig):
     from trl import GRPOConfig
 
-    kwargs = {**_TRL_DEFAULTS, **cfg.trl}
+    kwargs = {**TRL_DEFAULTS, **cfg.trl}
     kwargs.setdefault("output_dir", os.path.join("runs", f"perceptrl-{cfg.method.name.replace('+', '-')}"))
     # the dataset is a row_id column expanded in Python: it must not be dropped as "unused"
     kwargs["remove_unused_columns"] = False
