@@ -20,6 +20,7 @@ from perceptrl.errors import PerceptrlError
 
 FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf", "geometry3k")
 WRITE_FORMATS = ("perception_r1", "trl", "jsonl", "hf")
+CONVERT_FORMATS = (*WRITE_FORMATS, "verl", "easyr1")  # + the engines' parquet (data/formats/verl.py)
 
 
 def _mapping(items: list[str] | None) -> dict[str, str] | None:
@@ -89,12 +90,13 @@ def register(subparsers) -> None:
     c = sub.add_parser("convert", help="convert between formats", description="Read any supported format and write another.")
     c.add_argument("path", help="input file, folder or dataset id")
     c.add_argument("out", help="output path")
-    c.add_argument("--to", choices=WRITE_FORMATS, required=True, help="output format")
+    c.add_argument("--to", choices=CONVERT_FORMATS, required=True, help="output format")
     c.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help="input format (default: auto-detect)")
     c.add_argument("--split", default=None)
     c.add_argument("--map", action="append", metavar="FIELD=COLUMN")
     c.add_argument("--image-root", default=None, metavar="DIR", help="folder that relative image paths start from")
-    c.add_argument("--template", default="plain", help="prompt template for --to trl (default: plain; perception_r1 adds its instruction)")
+    c.add_argument("--template", default=None, help="prompt template for --to trl|verl|easyr1 (default: plain; "
+                   "perception_r1, which adds its instruction, for verl)")
     c.set_defaults(func=_convert)
 
     i = sub.add_parser("inspect", help="counts, fields present, annotation stats, a few rows")
@@ -249,8 +251,13 @@ def _convert(args: argparse.Namespace) -> int:
     from perceptrl.data.formats._rows import BINARY_TEXT_KEY
 
     fmt, examples = _read(args)
-    kw = {"template": args.template} if args.to == "trl" else {}
-    written = write_examples(examples, args.out, format=args.to, **kw)
+    if args.to in ("verl", "easyr1"):
+        from perceptrl.data.formats.verl import write as write_engine
+
+        written = write_engine(examples, args.out, engine=args.to, template=args.template)
+    else:
+        kw = {"template": args.template or "plain"} if args.to == "trl" else {}
+        written = write_examples(examples, args.out, format=args.to, **kw)
     print(f"wrote {len(examples)} examples from {args.path} ({fmt}) to {written} ({args.to})")
     binary = sorted({m[0] for ex in examples for m in (ex.metadata.get(BINARY_TEXT_KEY) or {}).values()})
     if binary:  # the writers refuse bytes that are not UTF-8, so these all decoded
