@@ -34,12 +34,15 @@ def reward_config(model_dir, workers: int) -> OmegaConf:
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    # one CPU: Ray pre-starts a worker process per CPU, and on a busy 2-core machine each one slows
+    # the actor's start (measured 40 s to 7 min for this test with the load average at 8)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}})
     yield
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_reward_loop_workers_in_ray_actors_score_as_the_runner(local_ray, tiny_qwen25vl_dir, tmp_path):
     import perceptrl.models  # noqa: F401
     from transformers import AutoProcessor
