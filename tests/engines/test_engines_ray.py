@@ -35,7 +35,7 @@ def reward_config(model_dir, workers: int) -> OmegaConf:
 @pytest.fixture(scope="module")
 def local_ray():
     # one CPU: Ray pre-starts a worker process per CPU, and on a busy 2-core machine each one slows
-    # the actor's start (measured 40 s to 7 min for this test with the load average at 8)
+    # the actor's start (this test: 216 s and 458 s with 2 CPUs, 34 s with 1, load average 8)
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}})
     yield
