@@ -34,3 +34,46 @@ def test_concurrent_processes(tmp_path):
         pr.join(60)
         assert pr.exitcode == 0
     assert len(SqliteCache(p)) == 600
+
+
+def test_key_format_is_pinned():
+    """The digest of fixed parts never changes: a new key format would orphan every existing cache
+    (SHA-256 of the compact, key-sorted, non-ASCII-preserving JSON of the parts list)."""
+    import hashlib
+    import json
+
+    parts = ["openai:Qwen2.5-32B-Instruct", [{"role": "user", "content": "Is x = 1 stated? é"}],
+             {"temperature": 0, "max_tokens": 512}]
+    assert make_key(*parts) == "cf4adc7e7b73f031ddb936eba02973c30e4f447a3b26317831dcb8a4aed2ae3d"
+    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    assert make_key(*parts) == hashlib.sha256(blob).hexdigest()
+    assert make_key("rules", 1, ["AB = 10"], "AB = 10.") == (
+        "d418148158558005a6abbb3d3db934b2145e5ce9c865dad98db5fa148c10a792")
+
+
+def _reader_writer(path, start, out):
+    c = SqliteCache(path)
+    seen = 0
+    for i in range(start, start + 100, 5):
+        c.put_many({f"k{j}": {"v": j} for j in range(i, i + 5)})
+        got = c.get_many([f"k{j}" for j in range(0, 300)])
+        assert all(v == {"v": int(k[1:])} for k, v in got.items())  # never a torn or foreign value
+        seen = max(seen, len(got))
+    out.put(seen)
+
+
+def test_processes_read_while_others_write(tmp_path):
+    """Three processes (like three ranks of a node) write and read one file at once: no 'database
+    is locked', every value read back whole, all writes kept."""
+    p = str(tmp_path / "shared.sqlite")
+    SqliteCache(p)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_reader_writer, args=(p, k * 100, out)) for k in range(3)]
+    for pr in procs:
+        pr.start()
+    for pr in procs:
+        pr.join(120)
+        assert pr.exitcode == 0
+    assert len(SqliteCache(p)) == 300
+    assert max(out.get(timeout=5) for _ in procs) >= 100

@@ -23,6 +23,7 @@ from perceptrl.train.config import DataConfig
 
 FORMAT_CHOICES = ("auto", "perception_r1", "trl", "jsonl", "hf", "geometry3k")
 WRITE_FORMATS = ("perception_r1", "trl", "jsonl", "hf")
+CONVERT_FORMATS = (*WRITE_FORMATS, "verl", "easyr1")  # + the engines' parquet (data/formats/verl.py)
 
 
 def _mapping(items: list[str] | None) -> dict[str, str] | None:
@@ -57,8 +58,8 @@ class DataCommand:
     out: str | None = option(None, help="Where --fix writes the repaired copy.")
     to: str | None = option(None, help="Output format; null: the input's.")
     json: bool = option(False, help="Print the report / statistics as JSON instead of a table.")
-    convert_template: str = option("plain", help="Prompt template written by --to trl (plain; perception_r1 adds "
-                                   "its instruction).")
+    convert_template: str | None = option(None, help="Prompt template written by --to trl|verl|easyr1; null: "
+                                          "plain, and perception_r1 (which adds its instruction) for verl.")
     rows: int = option(3, help="Rows to show.")
 
 
@@ -99,7 +100,7 @@ def register(subparsers) -> None:
     c = sub.add_parser("convert", help="convert between formats", description="Read any supported format and write another.")
     c.add_argument("path", help="input file, folder or dataset id")
     c.add_argument("out", help="output path")
-    add_flags(c, DataCommand, {"to": None}, extra={"to": {"choices": WRITE_FORMATS, "required": True}})
+    add_flags(c, DataCommand, {"to": None}, extra={"to": {"choices": CONVERT_FORMATS, "required": True}})
     add_flags(c, DataConfig, {"format": None, "split": None}, extra={"format": {"choices": FORMAT_CHOICES}})
     add_flags(c, DataCommand, {"map": None}, extra={"map": {"action": "append", "metavar": "FIELD=COLUMN"}})
     add_flags(c, DataConfig, {"image_root": None}, extra={"image_root": {"metavar": "DIR"}})
@@ -257,8 +258,13 @@ def _convert(args: argparse.Namespace) -> int:
     from perceptrl.data.formats._rows import BINARY_TEXT_KEY
 
     fmt, examples = _read(args)
-    kw = {"template": args.template} if args.to == "trl" else {}
-    written = write_examples(examples, args.out, format=args.to, **kw)
+    if args.to in ("verl", "easyr1"):
+        from perceptrl.data.formats.verl import write as write_engine
+
+        written = write_engine(examples, args.out, engine=args.to, template=args.template)
+    else:
+        kw = {"template": args.template or "plain"} if args.to == "trl" else {}
+        written = write_examples(examples, args.out, format=args.to, **kw)
     print(f"wrote {len(examples)} examples from {args.path} ({fmt}) to {written} ({args.to})")
     binary = sorted({m[0] for ex in examples for m in (ex.metadata.get(BINARY_TEXT_KEY) or {}).values()})
     if binary:  # the writers refuse bytes that are not UTF-8, so these all decoded

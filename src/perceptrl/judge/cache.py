@@ -1,8 +1,17 @@
 """A persistent key → JSON cache in sqlite, safe for several processes (e.g. one per GPU rank).
 
-WAL journal mode lets readers run while one writer commits; ``busy_timeout`` makes concurrent
-writers wait instead of failing. Values are JSON. Keys are SHA-256 hex digests of a canonical JSON
-of their parts (:func:`make_key`).
+WAL journal mode lets readers run while one writer commits; ``busy_timeout`` (60 s) makes
+concurrent writers wait for the lock instead of failing; each write is one ``BEGIN IMMEDIATE``
+transaction, so a reader never sees half a batch. That makes one file safe to share between all
+the ranks and reward workers of a *node* (sqlite's locking needs a local filesystem: on NFS or
+Lustre give each node its own file). Values are JSON. Keys are SHA-256 hex digests of a canonical
+JSON of their parts (:func:`make_key`); the format is fixed (a test pins a digest), since changing
+it would silently orphan every cache already written.
+
+Why not ``diskcache`` (suggested in issue 13): it is sqlite with WAL underneath too, so it gives
+the same cross-process guarantees, but it would add a dependency, pickle values (ours are JSON, and
+readable with the ``sqlite3`` shell), and change the on-disk layout of existing caches; the ~80
+lines here do exactly the two bulk operations the judge needs (``get_many``/``put_many``).
 """
 
 from __future__ import annotations

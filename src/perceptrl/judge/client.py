@@ -27,6 +27,7 @@ step): the HTTP client and the semaphore are re-created per loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -41,6 +42,7 @@ import openai
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.cache import SqliteCache, make_key
 from perceptrl.judge.config import JudgeConfig
+from perceptrl.judge.limits import shared_limit_from_env
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,8 @@ class ChatClient:
         self._client: openai.AsyncOpenAI | None = None
         self._sem: asyncio.Semaphore | None = None
         self._inflight: dict[str, asyncio.Future] = {}
+        # a node-wide bound shared with the other processes (judge/limits.py), when configured
+        self.shared_limit = shared_limit_from_env(base_url)
 
     # -- per-loop state -------------------------------------------------------------------
     def _state(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
@@ -211,7 +215,7 @@ class ChatClient:
                 self.usage["retries"] += 1
                 log.debug("retrying judge request in %.2fs after %s", delay, last)
                 await asyncio.sleep(delay)
-            async with sem:
+            async with sem, (self.shared_limit.slot() if self.shared_limit else contextlib.nullcontext()):
                 t0 = time.perf_counter()
                 self.usage["requests"] += 1
                 try:
