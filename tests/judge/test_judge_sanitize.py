@@ -2,7 +2,8 @@
 
 import pytest
 
-from perceptrl.judge.sanitize import fold, sanitize
+from perceptrl.judge.folding import fold
+from perceptrl.judge.sanitize import sanitize
 from bounds import LINEAR_SCAN_S
 
 CLEAN = [
