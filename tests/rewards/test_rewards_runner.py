@@ -115,7 +115,7 @@ def test_pathological_answers_time_out_within_budget(tmp_path):
 def test_stuck_worker_is_killed_not_waited_for():
     spec = HybridSpec([RewardTerm("test_stuck")])
     with RewardRunner(spec, workers=1, item_timeout=0.2, batch_budget=10.0) as r:
-        r._pool.kill_after = 0.6
+        r._heavy.pool.kill_after = 0.6
         pids = r.worker_pids
         t = time.monotonic()
         out = r.score(["ab", "stuck", "abc"], [{"id": 1}, {"id": 2}, {"id": 3}])
