@@ -1,4 +1,4 @@
-"""Neutralise text in a policy response that could speak in the judge's voice (METHODS.md §1, bug 5).
+"""Neutralise text in a policy response that could speak in the judge's voice (docs/methods.md §1, bug 5).
 
 The reference pastes the raw response into the judge prompt, so a policy can learn to write
 ``<info1>1</info1>`` or "ignore the instructions" into its answers. perceptrl defends in two layers:
