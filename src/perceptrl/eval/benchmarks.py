@@ -1,6 +1,6 @@
 """Benchmark registry: where each benchmark lives and how its rows map to :class:`Example`.
 
-Each benchmark keeps its own schema (EVAL.md); the mapper turns one raw row into the canonical
+Each benchmark keeps its own schema (docs/eval-protocols.md); the mapper turns one raw row into the canonical
 example and keeps what its scorer and metrics need in ``metadata``:
 
 * ``mathvista`` (``AI4Math/MathVista`` testmini): the official ``query`` (question + hint + choices)
@@ -148,7 +148,7 @@ def load_benchmark(
 ) -> list[Example]:
     """Examples of benchmark ``name`` from ``source`` (local path or hub id; default: its hub id).
 
-    ``name`` may carry a split, ``"mathvision:testmini"`` (default: the benchmark's split in EVAL.md).
+    ``name`` may carry a split, ``"mathvision:testmini"`` (default: the benchmark's split in docs/eval-protocols.md).
     ``limit`` keeps the first N rows (for smoke runs). ``image_root``: the folder relative image
     paths start from (default: the data's folder, or a parent folder where they exist, as in
     MATH-V's repository). Raises :class:`PerceptrlError` for an unknown benchmark, an unreachable

@@ -87,7 +87,7 @@ class JudgeConfig:
     #: Token budget of the judge's answer: 512 as in the reference; ~8 tokens per verdict line, and a
     #: reasoning judge needs room for its ``<think>`` block before the verdicts.
     max_tokens: int = 512
-    #: r_v for a problem without annotations: 0.0 as in METHODS.md §1; ``None`` makes the term
+    #: r_v for a problem without annotations: 0.0 as in docs/methods.md §1; ``None`` makes the term
     #: not applicable to such rows.
     empty_score: float | None = 0.0
     #: Generation batch size of the ``transformers`` backend.

@@ -123,7 +123,7 @@ class RewardsConfig:
 
 @dataclass
 class MethodConfig:
-    """Perception-aware policy optimisation (METHODS.md section 3). Names compose with "+", e.g. "papo+noisy_rollout"."""
+    """Perception-aware policy optimisation (docs/methods.md §3). Names compose with "+", e.g. "papo+noisy_rollout"."""
 
     # grpo | papo | vppo | noisy_rollout, or a "+"-joined combination.
     name: str = "grpo"
