@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test test-fast setup bench clean
 
 $(STAMP): pyproject.toml requirements/torch.txt requirements/verl.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,8 +20,13 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/perceptrl demo $(ARGS)
 
+# the full suite: what CI runs (builds llama-server on first use, ~15 min on 2 cores)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)
+
+# no server builds: deselects the tests marked `server` (llama-server / judge-server on loopback)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not server" $(ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -46,7 +46,8 @@ import openai
 
 from perceptrl.judge import JudgeConfig, build_perception_reward
 from perceptrl.judge.backends import LLMJudge, callable_generator
-from perceptrl.judge.local_server import MODELS, llama_server
+from perceptrl.judge.llama_models import MODELS
+from perceptrl.judge.local_server import llama_server
 from perceptrl.judge.parse import parse_verdicts
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before anything imports torch
-# No hub access in tests (ARCHITECTURE.md): fail fast instead of ~20 s of retries per lookup.
+# No hub access in tests (docs/architecture.md): fail fast instead of ~20 s of retries per lookup.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 

@@ -3,12 +3,8 @@
 import pytest
 
 from perceptrl.errors import PerceptrlError
-from perceptrl.eval.benchmarks import (
-    load_benchmark,
-    parse_bench_spec,
-    parse_inline_choices,
-    parse_wemath_options,
-)
+from perceptrl.eval.benchmark_rows import parse_inline_choices, parse_wemath_options
+from perceptrl.eval.benchmarks import load_benchmark, parse_bench_spec
 
 
 def test_mathvista_from_save_to_disk(bench_sources):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from perceptrl.eval.benchmarks import parse_inline_choices
+from perceptrl.eval.benchmark_rows import parse_inline_choices
 from perceptrl.eval.scoring import score_response
 
 

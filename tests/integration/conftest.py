@@ -15,6 +15,16 @@ import pytest
 
 from perceptrl.judge.local_server import LlamaServer
 
+#: the fixtures that build and start llama-server: a test using any of them is marked ``server``
+#: (``make test-fast`` deselects those; the module-level ``pytestmark`` is then a redundancy, not a need)
+SERVER_FIXTURES = {"llama_server_handle", "llama_server", "llama_server_model", "real_judge"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
 # the judge of the real-judgement tests: the 1.5B model (the 0.5B one writes malformed tags)
 REAL_JUDGE = "qwen2.5-coder-1.5b"
 

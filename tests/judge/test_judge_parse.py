@@ -3,6 +3,7 @@
 import json
 
 from perceptrl.judge.parse import parse_verdicts
+from bounds import LINEAR_SCAN_S
 
 
 def test_one_verdict_per_index_in_order():
@@ -104,7 +105,7 @@ def test_linear_on_a_long_answer():
 
     t0 = time.perf_counter()
     parse_verdicts("<think>" * 20000 + "<info1>1</info1>" * 20000 + '{"info1": 1' * 20000, 5)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < LINEAR_SCAN_S
 
 
 def test_closing_tag_without_its_index_is_accepted_but_not_another_index():

@@ -2,7 +2,9 @@
 
 import pytest
 
-from perceptrl.judge.sanitize import fold, sanitize
+from perceptrl.judge.folding import fold
+from perceptrl.judge.sanitize import sanitize
+from bounds import LINEAR_SCAN_S
 
 CLEAN = [
     "<think>\nAB² = 100, so AB = 10. ∠ABC = 40°, x < 5 and y > 3.\n</think>\n<answer>\\boxed{10}</answer>",
@@ -121,7 +123,7 @@ def test_linear_time_on_200kb_of_repeated_payload(unit):
     text = unit * (200_000 // len(unit))
     t0 = time.perf_counter()
     s = sanitize(text)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < LINEAR_SCAN_S
     assert sanitize(s.text).text == s.text
 
 

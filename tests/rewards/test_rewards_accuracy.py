@@ -4,6 +4,7 @@ import uuid
 import pytest
 
 from perceptrl.rewards.accuracy import accuracy_key, accuracy_reward, answers_match
+from bounds import LINEAR_SCAN_S
 
 
 @pytest.mark.parametrize(
@@ -119,7 +120,7 @@ def test_deep_brace_nesting_is_refused_before_math_verify():
     # 20 levels of redundant braces: math-verify's parser needs over a minute for this.
     assert answers_match("{" * 20 + "3" + "}" * 20, "3", timeout=None) is False
     assert answers_match("\\boxed{" * 285, "3", timeout=None) is False
-    assert time.perf_counter() - t < 1.0
+    assert time.perf_counter() - t < LINEAR_SCAN_S  # math-verify needs over a minute
     assert answers_match("{{3}}", "3") and answers_match("\\frac{\\sqrt{\\frac{8}{2}}}{2}", "1")
 
 

@@ -2,6 +2,7 @@ import pytest
 
 from perceptrl.rewards.format import format_ok, make_format_reward
 from perceptrl.rewards.registry import get_reward
+from bounds import LINEAR_SCAN_S
 
 STRICT = "<think>\nlook at AB\n</think>\n<answer>\nso $\\boxed{10}$\n</answer>"
 
@@ -43,7 +44,7 @@ def test_200kb_response_is_linear():
     t = time.perf_counter()
     assert format_ok(big, "strict_newlines")
     assert not format_ok("<think>\n" * 30_000, "strict_newlines")
-    assert time.perf_counter() - t < 1.0
+    assert time.perf_counter() - t < LINEAR_SCAN_S
 
 
 def test_think_newlines_are_not_shared():
@@ -95,4 +96,4 @@ def test_200kb_degenerate_answers_are_linear(body):
     for pattern in ("strict_newlines", "think_boxed", "think_answer"):
         t = time.perf_counter()
         format_ok(text, pattern)
-        assert time.perf_counter() - t < 1.0, pattern
+        assert time.perf_counter() - t < LINEAR_SCAN_S, pattern

@@ -9,6 +9,7 @@ from perceptrl.errors import PerceptrlError
 from perceptrl.rewards import limits
 from perceptrl.rewards.limits import DEFAULT_MAX_RESPONSE_CHARS, max_response_chars, over_cap, set_max_response_chars
 from perceptrl.rewards.runner import RewardRunner
+from bounds import LINEAR_SCAN_S
 
 GOOD = "<think>\nAB = 10 and DE = 4, so x = 3.\n</think>\n<answer>\n\\boxed{3}\n</answer>"
 ROW = {"id": "g", "answer": "3"}
@@ -62,13 +63,13 @@ def runner(request):
 
 @pytest.mark.parametrize("kind", ["unclosed", "nested", "imperative"])
 @pytest.mark.parametrize("size", [200_000, 40_000], ids=["200KB-over-cap", "40KB-under-cap"])
-def test_degenerate_response_costs_under_a_second_and_never_pays(runner, kind, size):
+def test_degenerate_response_is_cheap_and_never_pays(runner, kind, size):
     text = _degenerate(kind, size)
     assert len(text) >= size
     t = time.perf_counter()
     out = runner.score([text], [ROW])
     elapsed = time.perf_counter() - t
-    assert elapsed < 1.0, f"{kind} {len(text)} chars took {elapsed:.2f} s"
+    assert elapsed < LINEAR_SCAN_S, f"{kind} {len(text)} chars took {elapsed:.2f} s"
     good = runner.score([GOOD], [ROW]).total[0]
     assert out.total[0] <= good  # a degenerate response never pays more than a legitimate one
     c = out.components

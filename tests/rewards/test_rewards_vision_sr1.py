@@ -24,6 +24,7 @@ from perceptrl.synth import generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judge"))
 from loopback_judge import HTTP_400, NEVER, LoopbackJudge  # noqa: E402
+from bounds import DEADLINE_SLACK_S, LINEAR_SCAN_S  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def test_rules_path_is_cheap_on_adversarial_text(problems):
     huge = response(right_description(row) + " " + "x = 1, " * 40_000)  # 280 KB: over the cap
     long_desc = response("AB = 1. " * 700)  # over max_description_chars
     assert fn([huge, long_desc], [row, row]) == [0.0, 0.0]
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < LINEAR_SCAN_S
 
 
 def test_rules_in_a_hybrid_through_the_runner(problems):
@@ -167,7 +168,7 @@ def test_llm_failures_follow_the_failure_policy():
                                      max_retries=0, timeout=1.0, budget=1.5)
             t0 = time.perf_counter()
             out = reward.score([response("x = 7"), response("x = 3"), response("STALL x = 7")], rows)
-            assert time.perf_counter() - t0 < 5.0
+            assert time.perf_counter() - t0 < 1.5 + DEADLINE_SLACK_S  # the stalled request never answers
             # the stalled request: neutral = the pessimistic group mean (1 + 0 + 0) / 3, never above a present 1
             assert out == pytest.approx([1.0, 0.0, fill])
             assert out[2] < 1.0

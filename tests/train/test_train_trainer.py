@@ -11,6 +11,7 @@ from perceptrl.models import load_vlm
 from perceptrl.rewards.registry import register_reward
 from perceptrl.synth import generate
 from perceptrl.train import load_train_config, train
+from perceptrl.train.checkpoints import parameter_digest
 from perceptrl.train.config import MethodConfig
 from perceptrl.train.losses import vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
 from perceptrl.train.rows import RowStore
@@ -79,7 +80,10 @@ def _check(result, changed, logged, parts):
             assert metric in logged, metric
     steps = [h for h in result.log_history if "loss" in h]
     assert len(steps) == STEPS and all(math.isfinite(h["loss"]) for h in steps)
-    assert (result.log_history and (result.output_dir) and (result.processor is not None))
+    # what was saved is what was trained: the checkpoint in output_dir reloads to the same weights
+    assert result.parameter_digest == parameter_digest(result.model)
+    saved, _ = load_vlm(result.output_dir, dtype="float32")
+    assert parameter_digest(saved) == result.parameter_digest
 
 
 @pytest.mark.parametrize("method", ["grpo", "papo", "vppo", "noisy_rollout"])

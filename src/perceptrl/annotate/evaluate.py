@@ -29,7 +29,7 @@ STYLES = ("verbatim", "words", "mixed")
 
 
 def _words(fact: str, rng: random.Random) -> str:
-    from perceptrl.judge.fidelity import _facts_of, _state
+    from perceptrl.judge.fidelity.cases import _facts_of, _state
 
     f = _facts_of([fact])[0]
     return _state(f, f.value, rng, paraphrase=True)

@@ -10,7 +10,8 @@ from perceptrl.data.annotations import format_visual_key_info, parse_visual_key_
 from perceptrl.data.images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, load_rgb_images
 from perceptrl.data.io import read_examples, write_examples
 from perceptrl.data.schema import Box, Example
-from perceptrl.data.validate import ValidationReport, ensure_valid, validate_examples
+from perceptrl.data.validate import ensure_valid, validate_examples
+from perceptrl.data.validation_report import ValidationReport
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 
 from perceptrl.data.schema import Example, ImageSource, resolve_path  # noqa: F401 - resolve_path re-exported
 
-# Perception-R1 / EasyR1 recipe bounds (METHODS.md §1: "image pixels 3,136..1,806,336").
+# Perception-R1 / EasyR1 recipe bounds (docs/methods.md §1: "image pixels 3,136..1,806,336").
 DEFAULT_MIN_PIXELS = 3136
 DEFAULT_MAX_PIXELS = 1806336
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
 
-# Perception-R1's instruction, appended after the question (METHODS.md §1).
+# Perception-R1's instruction, appended after the question (docs/methods.md §1).
 PERCEPTION_R1_SUFFIX = (
     "You FIRST think about the reasoning process as an internal monologue and then provide the "
     "final answer. The reasoning process MUST BE enclosed within <think> </think> tags, and the "

@@ -32,208 +32,27 @@ returning new examples for the repaired rows and the *same objects* for every ot
 
 from __future__ import annotations
 
-import io
 import logging
-import shlex
-import os
-import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from perceptrl.data.annotations import VISUAL_KEY_INFO_FIX, AnnotationFormatError, annotation_problem, parse_visual_key_info
 from perceptrl.data.formats._rows import BINARY_TEXT_KEY
-from perceptrl.data.images import (
-    DEFAULT_MAX_PIXELS,
-    DEFAULT_MIN_PIXELS,
-    encode_image,
-    escapes_root,
-    exif_orientation,
-    fit_pixels,
-    resolve_path,
-    to_rgb,
-)
+from perceptrl.data.image_checks import image_issues
+from perceptrl.data.images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, encode_image, fit_pixels, to_rgb
 from perceptrl.data.prompt import build_messages
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Example
+from perceptrl.data.validation_report import Issue, ValidationReport
 from perceptrl.errors import PerceptrlError
 
 logger = logging.getLogger(__name__)
 
-# Qwen-VL's smart_resize raises for |h/w| >= 200 (transformers qwen2_vl image processing).
-MAX_ASPECT_RATIO = 200
-# Modes processors convert silently but lossily (alpha onto black, CMYK/16-bit colour shifts).
-RGB_SAFE_MODES = ("RGB", "L")
 # Special tokens that must never appear as text: each one the processor expands or counts.
 VISION_TOKENS = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>")
-FIXABLE = {"pixels_out_of_bounds", "image_mode", "exif_rotated", "binary_text"}
-
-
-@dataclass
-class Issue:
-    """One problem in one row. ``severity`` "error" blocks training; "warning" is handled."""
-
-    row: int
-    id: str
-    field: str
-    code: str
-    reason: str
-    fix: str
-    severity: str = "error"
-
-    @property
-    def fixable(self) -> bool:
-        return self.code in FIXABLE
-
-
-@dataclass
-class ValidationReport:
-    source: str
-    n_rows: int
-    issues: list[Issue] = field(default_factory=list)
-    prompt_lengths: dict[int, int] = field(default_factory=dict)  # row -> prompt tokens (with a processor)
-    path: str | None = None  # the file/folder the rows came from, when ``source`` is a label (a benchmark name)
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
-
-    @property
-    def bad_rows(self) -> list[int]:
-        """Rows with at least one error, in order."""
-        return sorted({i.row for i in self.errors})
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def summary(self) -> str:
-        s = f"{self.source}: {self.n_rows} rows, {len(self.bad_rows)} bad ({len(self.errors)} errors), {len(self.warnings)} warnings"
-        if self.prompt_lengths:
-            s += f"; longest prompt {max(self.prompt_lengths.values())} tokens"
-        return s
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "n_rows": self.n_rows,
-            "bad_rows": self.bad_rows,
-            "issues": [{**asdict(i), "fixable": i.fixable} for i in self.issues],
-        }
-
-    def to_error(self) -> PerceptrlError:
-        lines = [f"{self.source} row {i.row} (id {i.id!r}) {i.field}: [{i.code}] {i.reason} -> fix: {i.fix}" for i in self.errors]
-        return PerceptrlError(
-            f"{len(self.bad_rows)} of {self.n_rows} rows of {self.source} are invalid ({len(self.errors)} problems)",
-            where="\n    " + "\n    ".join(lines),
-            fix=f"correct or drop those rows; `perceptrl data validate {shlex.quote(self.path or self.source)} --fix --out FIXED` "
-            "repairs image sizes/modes/orientation",
-        )
-
-
-def _image_issues(
-    ex: Example, row: int, k: int, min_pixels: int | None, max_pixels: int | None, pixel_bounds: str = "error"
-) -> tuple[list[Issue], Image.Image | None]:
-    """Checks of image ``k``; returns the issues and the decoded image when it decoded."""
-    fld = f"images[{k}]"
-    src = ex.images[k]
-
-    def issue(code: str, reason: str, fix: str, severity: str = "error") -> Issue:
-        return Issue(row, ex.id, fld, code, reason, fix, severity)
-
-    if isinstance(src, str):
-        if not src:
-            return [issue("missing_image", "empty image entry", "give the image's path or bytes")], None
-        path = resolve_path(src, ex.root)
-        if ex.root is not None and escapes_root(path, ex.root):
-            via_symlink = os.path.realpath(path) != os.path.abspath(path)  # abspath folds "..", keeps links
-            how = "a symlink pointing" if via_symlink else "a path"
-            return [
-                issue(
-                    "path_escape",
-                    f"{how} outside the dataset folder {ex.root}: {src!r} -> {os.path.realpath(path)}",
-                    "copy the image into the dataset folder and use a relative path inside it",
-                )
-            ], None
-        if not path.is_file():
-            return [issue("missing_image", f"file not found: {path}", "restore the file or fix the path")], None
-        opener: Any = path
-    elif isinstance(src, bytes):
-        opener = io.BytesIO(src)
-    else:
-        opener = None
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = src if opener is None else Image.open(opener)
-            img.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        return [
-            issue(
-                "decompression_bomb",
-                f"image too large to decode safely ({e})",
-                "downscale the image offline (it is over PIL's MAX_IMAGE_PIXELS); raise that limit only for trusted data",
-            )
-        ], None
-    except UnidentifiedImageError:
-        return [issue("corrupt_image", "not a decodable image", "replace the file with a valid PNG/JPEG")], None
-    except OSError as e:
-        if "truncated" in str(e).lower():
-            return [issue("truncated_image", f"image data is cut short ({e})", "re-download or re-export the image")], None
-        return [issue("corrupt_image", f"cannot decode the image ({e})", "replace the file with a valid PNG/JPEG")], None
-    except Exception as e:  # noqa: BLE001 - any decoder failure is a corrupt image, never a crash
-        return [issue("corrupt_image", f"cannot decode the image ({type(e).__name__}: {e})", "replace the file with a valid PNG/JPEG")], None
-
-    issues = []
-    if img.mode not in RGB_SAFE_MODES:
-        kind = f"has an alpha channel (mode {img.mode})" if "A" in img.mode or "transparency" in img.info else f"is in mode {img.mode}"
-        issues.append(
-            issue(
-                "image_mode",
-                f"image {kind}; perceptrl converts it to RGB (alpha onto white)",
-                "nothing needed with perceptrl's loader; `--fix` stores RGB",
-                "warning",
-            )
-        )
-    orient = exif_orientation(img)
-    if orient != 1:
-        issues.append(
-            issue(
-                "exif_rotated",
-                f"EXIF orientation {orient}: the stored pixels are rotated/flipped; perceptrl transposes them",
-                "nothing needed with perceptrl's loader; `--fix` stores upright pixels",
-                "warning",
-            )
-        )
-    w, h = img.size
-    px = w * h
-    out_of_bounds = (min_pixels is not None and px < min_pixels) or (max_pixels is not None and px > max_pixels)
-    if out_of_bounds and pixel_bounds != "off":
-        handled = pixel_bounds == "warning"
-        issues.append(
-            issue(
-                "pixels_out_of_bounds",
-                f"{w}x{h} = {px} pixels, outside [{min_pixels}, {max_pixels}]" + ("; it will be resized into bounds" if handled else ""),
-                "`--fix` resizes it into bounds (same aspect ratio)",
-                "warning" if handled else "error",
-            )
-        )
-    if min(w, h) == 0 or max(w, h) / min(w, h) >= MAX_ASPECT_RATIO:
-        issues.append(
-            issue(
-                "aspect_ratio",
-                f"{w}x{h}: aspect ratio >= {MAX_ASPECT_RATIO}, which Qwen-VL image processors refuse",
-                "crop or pad the image to a less extreme shape",
-            )
-        )
-    return issues, img
 
 
 def _text_issues(ex: Example, row: int, vision_tokens: Sequence[str]) -> list[Issue]:
@@ -433,7 +252,7 @@ def validate_examples(
             issues.append(Issue(row, ex.id, "images", "no_image", "the row has no image", "add the image or drop the row"))
         decoded: dict[int, Image.Image] = {}
         for k in range(len(ex.images)):
-            img_issues, img = _image_issues(ex, row, k, min_pixels, max_pixels, pixel_bounds)
+            img_issues, img = image_issues(ex, row, k, min_pixels, max_pixels, pixel_bounds)
             issues.extend(img_issues)
             if img is not None:
                 decoded[k] = img

@@ -1,7 +1,7 @@
 """The GRPO arms of the demo and of ``perceptrl experiment``, run through :func:`perceptrl.train.train`.
 
 An arm is a reward (with or without Perception-R1's perception term) and a policy-optimisation
-method (METHODS.md §3); :data:`ARMS` names every arm the experiment knows:
+method (docs/methods.md §3); :data:`ARMS` names every arm the experiment knows:
 
 * ``grpo``: Perception-R1's reward without the perception term (0.9·accuracy + 0.1·format + repetition);
 * ``perception_r1``: the same plus the perception reward, judged by the rules judge;
@@ -99,7 +99,7 @@ class PeriodicEval(TrainerCallback):
 
 
 def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
-    """Perception-R1's terms (METHODS.md §1); arms with perception add it with ``cfg.perception_weight``."""
+    """Perception-R1's terms (docs/methods.md §1); arms with perception add it with ``cfg.perception_weight``."""
     spec = get_arm(arm)
     accuracy: dict[str, Any] = {"name": "accuracy", "weight": 0.9}
     if spec.accuracy_gate:

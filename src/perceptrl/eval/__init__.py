@@ -1,6 +1,6 @@
 """Evaluation: benchmark registry and loaders, generation, scorers, metrics, statistics, reports.
 
-Spec: EVAL.md (protocols greedy_judge / greedy_rules / avg_at_k; MathVista, MathVerse, MathVision,
+Spec: docs/eval-protocols.md (protocols greedy_judge / greedy_rules / avg_at_k; MathVista, MathVerse, MathVision,
 WeMath, Geometry3K and the synthetic world). Entry points: :func:`run_eval`,
 :func:`score_run` (rescore), :func:`compare_runs`, :func:`write_report`; the CLI ``perceptrl eval``.
 Submodules import lazily so that ``perceptrl.eval.stats`` costs no torch import.

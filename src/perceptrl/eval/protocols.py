@@ -1,4 +1,4 @@
-"""The three evaluation protocols of the field (EVAL.md); numbers are comparable only within one.
+"""The three evaluation protocols of the field (docs/eval-protocols.md); numbers are comparable only within one.
 
 =============  ===============================  ================================  ===================
 protocol       decoding                         judging                           used by

@@ -1,4 +1,4 @@
-"""Rule-cascade scoring of one response against its item (EVAL.md, "greedy + rules" / "avg@k").
+"""Rule-cascade scoring of one response against its item (docs/eval-protocols.md, "greedy + rules" / "avg@k").
 
 Cascade:
 

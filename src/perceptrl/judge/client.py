@@ -7,7 +7,10 @@ needs on top:
 * a *total* deadline per attempt (``asyncio.wait_for(…, timeout)`` around the whole request, so a
   server that drips one byte at a time cannot stretch an attempt: httpx's own timeout is per read)
   and retries with exponential backoff and jitter on transient errors (connection refused/reset,
-  timeouts, 429, 5xx, a reply that is not a chat completion); client errors (4xx) are not retried;
+  timeouts, 429, 5xx, a reply that is not a chat completion); client errors (4xx) are not retried.
+  The retries are tenacity's (its hooks keep the counters), not the SDK's: the SDK retries inside
+  one ``create`` call, so the per-attempt deadline would bound all attempts together, and it does
+  not retry a 200 whose body is not a chat completion;
 * every failure of a request is caught and classified (:attr:`JudgeRequestError.kind`:
   ``transport``, ``timeout``, ``bad_reply``, ``http_4xx``) and counted (``usage["failures/<kind>"]``):
   one bad reply never fails the other requests of a batch;
@@ -38,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.cache import SqliteCache, make_key
@@ -207,47 +211,61 @@ class ChatClient:
         return list(await asyncio.gather(*(one(m) for m in batch)))
 
     async def _request(self, messages: Sequence[dict], params: dict[str, Any]) -> str:
+        """The reply's text, retried by tenacity on transient failures (see the module docstring)."""
         client, sem = self._state()
-        last: BaseException | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                delay = min(self.backoff_max, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random())
-                self.usage["retries"] += 1
-                log.debug("retrying judge request in %.2fs after %s", delay, last)
-                await asyncio.sleep(delay)
-            async with sem, (self.shared_limit.slot() if self.shared_limit else contextlib.nullcontext()):
-                t0 = time.perf_counter()
-                self.usage["requests"] += 1
-                try:
-                    # the whole attempt, reply read and parsed included, within `timeout`
-                    content = await asyncio.wait_for(self._attempt(client, messages, params), timeout=self.timeout)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as e:  # noqa: BLE001 - every failure of an attempt is classified
-                    kind = classify(e)
-                    self.usage[f"attempt_failures/{kind}"] += 1
-                    if kind == HTTP_4XX:
-                        self.usage["failures"] += 1
-                        self.usage[f"failures/{kind}"] += 1
-                        status = getattr(e, "status_code", "?")
-                        raise JudgeRequestError(
-                            f"the judge server rejected the request: {status} {getattr(e, 'message', e)}",
-                            kind=HTTP_4XX, where=f"{self.base_url} (model {self.model!r})",
-                            fix="check judge.model and the request parameters; see the server's log",
-                        ) from e
-                    last = e
-                    continue
-                finally:
-                    self.usage["seconds"] += time.perf_counter() - t0
-            return content
-        kind = classify(last) if last is not None else TRANSPORT
-        self.usage["failures"] += 1
-        self.usage[f"failures/{kind}"] += 1
-        raise JudgeRequestError(
-            f"judge request failed after {self.max_retries + 1} attempts: {type(last).__name__}: {last}",
-            kind=kind, where=f"{self.base_url} (model {self.model!r})",
-            fix="start the judge server / check judge.base_url, or raise judge.timeout and judge.max_retries",
-        )
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.max_retries + 1), wait=self._backoff_delay,
+                                 retry=retry_if_exception(_retryable), before_sleep=self._count_retry, reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._timed_attempt(client, sem, messages, params)
+        except JudgeRequestError:
+            raise  # a 4xx: final, already counted
+        except Exception as last:  # noqa: BLE001 - the last attempt's failure, classified
+            kind = classify(last)
+            self.usage["failures"] += 1
+            self.usage[f"failures/{kind}"] += 1
+            raise JudgeRequestError(
+                f"judge request failed after {self.max_retries + 1} attempts: {type(last).__name__}: {last}",
+                kind=kind, where=f"{self.base_url} (model {self.model!r})",
+                fix="start the judge server / check judge.base_url, or raise judge.timeout and judge.max_retries",
+            ) from last
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _backoff_delay(self, state: RetryCallState) -> float:
+        """``backoff · 2^(retry - 1)``, capped at ``backoff_max``, times a jitter of ±50 %."""
+        return min(self.backoff_max, self.backoff * 2 ** (state.attempt_number - 1)) * (0.5 + random.random())
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.usage["retries"] += 1
+        log.debug("retrying judge request in %.2fs after %s", state.next_action.sleep, state.outcome.exception())
+
+    async def _timed_attempt(self, client, sem, messages: Sequence[dict], params: dict[str, Any]) -> str:
+        """One attempt under the semaphore and the total deadline; a failure is counted and raised
+        (a 4xx as the final :class:`JudgeRequestError`)."""
+        async with sem, (self.shared_limit.slot() if self.shared_limit else contextlib.nullcontext()):
+            t0 = time.perf_counter()
+            self.usage["requests"] += 1
+            try:
+                # the whole attempt, reply read and parsed included, within `timeout`
+                return await asyncio.wait_for(self._attempt(client, messages, params), timeout=self.timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - every failure of an attempt is classified
+                kind = classify(e)
+                self.usage[f"attempt_failures/{kind}"] += 1
+                if kind == HTTP_4XX:
+                    self.usage["failures"] += 1
+                    self.usage[f"failures/{kind}"] += 1
+                    status = getattr(e, "status_code", "?")
+                    raise JudgeRequestError(
+                        f"the judge server rejected the request: {status} {getattr(e, 'message', e)}",
+                        kind=HTTP_4XX, where=f"{self.base_url} (model {self.model!r})",
+                        fix="check judge.model and the request parameters; see the server's log",
+                    ) from e
+                raise
+            finally:
+                self.usage["seconds"] += time.perf_counter() - t0
 
     async def _attempt(self, client: openai.AsyncOpenAI, messages: Sequence[dict], params: dict[str, Any]) -> str:
         resp = await client.chat.completions.create(model=self.model, messages=list(messages), **params)
@@ -274,3 +292,8 @@ class ChatClient:
 
 class _BadReply(Exception):
     """The server answered with something that is not a usable chat completion."""
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Transient failures are retried: not a 4xx (already final), not a cancellation."""
+    return isinstance(exc, Exception) and not isinstance(exc, JudgeRequestError)

@@ -1,4 +1,4 @@
-"""Read verdicts from a judge's answer (METHODS.md §1, reference bugs 1 and 2).
+"""Read verdicts from a judge's answer (docs/methods.md §1, reference bugs 1 and 2).
 
 The reference takes the *last* match of a greedy tag regex over the judge output and divides by
 the number of tags it found. Here:
@@ -66,7 +66,7 @@ class Verdicts:
 
     @property
     def score(self) -> float:
-        """``r_v = (1/m) Σ_j o_j``; 0 when there are no annotations (METHODS.md §1)."""
+        """``r_v = (1/m) Σ_j o_j``; 0 when there are no annotations (docs/methods.md §1)."""
         return sum(self.verdicts) / self.m if self.m else 0.0
 
 

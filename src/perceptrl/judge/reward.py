@@ -146,8 +146,31 @@ class PerceptionReward:
         if len(groups) != n:
             raise ValueError(f"{len(groups)} groups for {n} completions")
         scores: list[float | None] = [None] * n
-        failed = [False] * n
-        outcomes: list[JudgeOutcome | None] = [None] * n
+        by_key, pairs = self._requests(completions, rows, scores)
+        results = self._cached(by_key)
+        todo = [k for k in by_key if k not in results]
+        if todo:
+            self._m["requests"] += len(todo)
+            fresh = await self._judge([pairs[k] for k in todo], deadline)
+            fresh = [as_judgement(o, len(pairs[k][0])) for k, o in zip(todo, fresh)]
+            results.update(zip(todo, fresh))
+            self._store(dict(zip(todo, fresh)))
+        outcomes, failed, over = self._spread(by_key, pairs, results, scores)
+        self._count(todo, pairs, results)
+        if any(failed):
+            scores = fill_failed(scores, failed, groups, self.failure_policy)
+            log.warning("perception judge: %d/%d samples failed (%d over budget), scored by policy %s",
+                        sum(failed), n, over, self.failure_policy)
+        self._m["failed_samples"] += sum(failed)
+        self._m["over_budget"] += over
+        self._m["seconds"] += time.perf_counter() - t0
+        self.last_over_budget = over
+        self.last_outcomes = outcomes
+        return scores
+
+    def _requests(self, completions, rows, scores: list) -> tuple[dict[str, list[int]], dict[str, tuple]]:
+        """The distinct requests of a batch (``key -> samples``, ``key -> (annotations, text)``);
+        samples without annotations or over the response cap are scored here, with no request."""
         by_key: dict[str, list[int]] = {}
         pairs: dict[str, tuple[list[str], str]] = {}
         for i, (c, row) in enumerate(zip(completions, rows)):
@@ -164,9 +187,11 @@ class PerceptionReward:
             key = self._key(anns, text)
             by_key.setdefault(key, []).append(i)
             pairs[key] = (anns, text)
-        self._m["samples"] += n
+        self._m["samples"] += len(completions)
         self._m["deduplicated"] += sum(len(v) - 1 for v in by_key.values())
+        return by_key, pairs
 
+    def _cached(self, by_key: Mapping[str, Any]) -> dict[str, JudgeOutcome]:
         results: dict[str, JudgeOutcome] = {}
         if self.cache is not None and by_key:
             try:
@@ -175,19 +200,21 @@ class PerceptionReward:
             except Exception as e:  # a broken cache must not stop training
                 log.warning("judge cache read failed: %s", e)
             self._m["cache_hits"] += len(results)
-        todo = [k for k in by_key if k not in results]
-        if todo:
-            self._m["requests"] += len(todo)
-            fresh = await self._judge([pairs[k] for k in todo], deadline)
-            fresh = [as_judgement(o, len(pairs[k][0])) for k, o in zip(todo, fresh)]
-            results.update(zip(todo, fresh))
-            if self.cache is not None:
-                try:  # answers only: a failed or rejected request is asked again next time
-                    self.cache.put_many({k: o.to_json() for k, o in zip(todo, fresh)
-                                         if o.ok and (o.answer is not None or o.error is None)})
-                except Exception as e:
-                    log.warning("judge cache write failed: %s", e)
+        return results
 
+    def _store(self, fresh: Mapping[str, JudgeOutcome]) -> None:
+        if self.cache is None:
+            return
+        try:  # answers only: a failed or rejected request is asked again next time
+            self.cache.put_many({k: o.to_json() for k, o in fresh.items()
+                                 if o.ok and (o.answer is not None or o.error is None)})
+        except Exception as e:
+            log.warning("judge cache write failed: %s", e)
+
+    def _spread(self, by_key, pairs, results, scores: list) -> tuple[list, list[bool], int]:
+        """Each request's outcome to its samples: ``(outcomes, failed, samples over budget)``."""
+        outcomes: list[JudgeOutcome | None] = [None] * len(scores)
+        failed = [False] * len(scores)
         over = 0
         for key, idxs in by_key.items():
             m = len(pairs[key][0])
@@ -199,7 +226,11 @@ class PerceptionReward:
                 else:
                     failed[i] = True
                     over += failure_kind(o.error) == OVER_BUDGET
-        for key in todo:  # count per request sent, not per duplicate
+        return outcomes, failed, over
+
+    def _count(self, todo: list[str], pairs, results) -> None:
+        """Counters per request sent, not per duplicate."""
+        for key in todo:
             o = results[key]
             m = len(pairs[key][0])
             if not o.ok:
@@ -215,16 +246,6 @@ class PerceptionReward:
             self._m["missing_verdicts"] += o.missing
             self._m["conflicting_verdicts"] += o.conflicting
             self._m["neutralised"] += int(bool(o.neutralised))
-        if any(failed):
-            scores = fill_failed(scores, failed, groups, self.failure_policy)
-            log.warning("perception judge: %d/%d samples failed (%d over budget), scored by policy %s",
-                        sum(failed), n, over, self.failure_policy)
-        self._m["failed_samples"] += sum(failed)
-        self._m["over_budget"] += over
-        self._m["seconds"] += time.perf_counter() - t0
-        self.last_over_budget = over
-        self.last_outcomes = outcomes
-        return scores
 
     async def _judge(self, pairs: list[tuple[list[str], str]], deadline: float | None) -> list[JudgeOutcome]:
         """One outcome per pair; whatever a backend does (raise, hang past ``deadline``, return the

@@ -147,6 +147,32 @@ def wrap_lora(model, lora: Any):
         ) from e
 
 
+def _torch_dtype(dtype: Any) -> Any:
+    """``"auto"``, a ``torch.dtype``, or the name of one (checked)."""
+    if isinstance(dtype, str) and dtype != "auto":
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise PerceptrlError(
+                f"unknown dtype {dtype!r}",
+                where="load_vlm(dtype=...)",
+                fix="use 'auto', 'float32', 'bfloat16' or 'float16'",
+            )
+        return getattr(torch, dtype)
+    return dtype
+
+
+def _image_text_model(name: str, config: Any, kwargs: dict[str, Any]):
+    try:
+        return AutoModelForImageTextToText.from_pretrained(name, **kwargs)
+    except ValueError as e:
+        if "Unrecognized configuration class" not in str(e):
+            raise
+        raise PerceptrlError(
+            f"{name!r} (model_type {config.model_type!r}) is not an image-text-to-text model",
+            where=name,
+            fix="use a vision-language model that AutoModelForImageTextToText supports (Qwen2-VL, Qwen2.5-VL, ...)",
+        ) from e
+
+
 def load_vlm(
     name_or_path: str | os.PathLike,
     *,
@@ -177,29 +203,12 @@ def load_vlm(
     """
     name = str(name_or_path)
     config = _load_config(name, trust_remote_code)
-    if isinstance(dtype, str) and dtype != "auto":
-        if not isinstance(getattr(torch, dtype, None), torch.dtype):
-            raise PerceptrlError(
-                f"unknown dtype {dtype!r}",
-                where="load_vlm(dtype=...)",
-                fix="use 'auto', 'float32', 'bfloat16' or 'float16'",
-            )
-        dtype = getattr(torch, dtype)
-    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": trust_remote_code}
+    kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype), "trust_remote_code": trust_remote_code}
     if device_map is not None:
         kwargs["device_map"] = device_map
     if attn_implementation is not None:
         kwargs["attn_implementation"] = attn_implementation
-    try:
-        model = AutoModelForImageTextToText.from_pretrained(name, **kwargs)
-    except ValueError as e:
-        if "Unrecognized configuration class" not in str(e):
-            raise
-        raise PerceptrlError(
-            f"{name!r} (model_type {config.model_type!r}) is not an image-text-to-text model",
-            where=name,
-            fix="use a vision-language model that AutoModelForImageTextToText supports (Qwen2-VL, Qwen2.5-VL, ...)",
-        ) from e
+    model = _image_text_model(name, config, kwargs)
     processor = load_processor(
         name, model_type=config.model_type, trust_remote_code=trust_remote_code, **dict(processor_kwargs or {})
     )

@@ -1,7 +1,7 @@
 """Final-answer extraction from a model response.
 
 The Perception-R1 reference reads the answer with ``<answer>(.*?)</answer>`` *without*
-``re.DOTALL``, so a multi-line answer silently falls back to the whole response (METHODS.md,
+``re.DOTALL``, so a multi-line answer silently falls back to the whole response (docs/methods.md §1,
 reference bug 4). Here the answer block is matched across lines, and inside it (or, without a
 block, in the whole response) the **last** ``\\boxed{...}`` is read with balanced braces, so
 ``\\boxed{\\frac{1}{2}}`` yields ``\\frac{1}{2}`` and not ``\\frac{1``.

@@ -2,7 +2,7 @@
 
 Three patterns (tags configurable through ``make_format_reward``):
 
-* ``strict_newlines`` — Perception-R1's reference pattern (METHODS.md §1), the whole response is
+* ``strict_newlines`` — Perception-R1's reference pattern (docs/methods.md §1), the whole response is
   ``<think>\\n…\\n</think>\\n<answer>\\n…\\boxed{…}…\\n</answer>`` (surrounding whitespace ignored).
   Each ``\\n`` is its own character: ``<think>\\n</think>`` (one newline serving both sides) does not
   match, ``<think>\\n\\n</think>`` (an empty thought) does, as with the reference's

@@ -11,7 +11,7 @@
   no annotations for the judge when ``JudgeConfig.empty_score`` is ``None``, … It is decided by the
   row, never by the response or by a failing judge. ``none_policy`` (``HybridSpec.none_policy``):
 
-  - ``renormalize`` (default; METHODS.md reference bug 3 "skip the term for that sample and
+  - ``renormalize`` (default; docs/methods.md §1 reference bug 3 "skip the term for that sample and
     renormalise"): the term is left out for that sample and the remaining *positive-weight,
     non-penalty* terms are scaled by ``Σ w(all) / Σ w(present)``, so a row keeps the reward range
     of the recipe (IoU 0.5 + accuracy 1.0 on a row without boxes: accuracy is scaled by 1.5).
@@ -33,7 +33,7 @@
 Presets (``get_preset``):
 
 * ``perception_r1`` — 0.9·accuracy + 0.1·format(strict_newlines) + 0.7·perception + 1.0·repetition
-  (Perception-R1 reference recipe, METHODS.md §1); needs a ``perception`` BatchReward (the judge);
+  (Perception-R1 reference recipe, docs/methods.md §1); needs a ``perception`` BatchReward (the judge);
 * ``perception_r1_no_judge`` — the same without the perception term;
 * ``easyr1_math`` — 0.9·accuracy + 0.1·format(think_boxed) (EasyR1's math recipe, format_weight 0.1).
 

@@ -1,4 +1,4 @@
-"""Repetition penalty on word n-grams (Perception-R1, METHODS.md §1).
+"""Repetition penalty on word n-grams (Perception-R1, docs/methods.md §1).
 
 Words are the lower-cased whitespace-separated tokens of the response;
 ``r = max_penalty · (1 − unique n-grams / total n-grams)``, 0 when the response has fewer than

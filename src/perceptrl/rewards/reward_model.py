@@ -229,12 +229,7 @@ class RewardModelScorer:
         return out
 
 
-def make_reward_model(model: str | None = None, *, device: str | None = None, batch_size: int = 8,
-                      max_length: int | None = None, dtype: str = "auto", trust_remote_code: bool = False,
-                      chat_template: bool | None = None, transform: str = "sigmoid", confidence: float = 0.0,
-                      stratify: str | None = None, alpha: float = 0.1, beta: float = 0.1,
-                      verifier_threshold: float = 1.0):
-    """The ``reward_model`` group reward (parameters: the module docstring)."""
+def _check_params(model, transform, confidence, stratify, alpha, beta) -> None:
     if not model:
         raise PerceptrlError("the reward_model term needs params.model", where="rewards term reward_model",
                              fix="add params: {model: <hub id or local path of an AutoModelForSequenceClassification>}")
@@ -248,26 +243,50 @@ def make_reward_model(model: str | None = None, *, device: str | None = None, ba
         raise PerceptrlError(f"reward_model alpha={alpha}, beta={beta}: the verifier's ranges [-alpha, alpha] and "
                              f"[1-beta, 1+beta] overlap, so the reward model could flip a verdict",
                              where="reward_model.alpha / beta", fix="use 0 < alpha, beta and alpha + beta < 1 (e.g. 0.1, 0.1)")
+
+
+def _unique_pairs(completions: Sequence[Any], rows: Sequence[Mapping], counters: dict):
+    """``(unique (prompt, response) pairs, each rollout's pair index or None when over the cap)``."""
+    keys: dict[tuple[str, str], int] = {}
+    uniq: list[tuple[str, str]] = []
+    slot: list[int | None] = []
+    for c, row in zip(completions, rows):
+        t = completion_text(c)
+        if over_cap(t):
+            slot.append(None)
+            counters["over_cap"] += 1
+            continue
+        pair = (_prompt_text(row), t)
+        if pair not in keys:
+            keys[pair] = len(uniq)
+            uniq.append(pair)
+        slot.append(keys[pair])
+    return uniq, slot
+
+
+def _group_floor(scores: list, groups: list) -> list[float]:
+    """Raw logits: a gated (None) rollout gets its group's lowest score (0 in a group of gated ones)."""
+    floor: dict[Hashable, float] = {}
+    for s, g in zip(scores, groups):
+        if s is not None:
+            floor[g] = min(s, floor.get(g, s))
+    return [floor.get(g, 0.0) if s is None else s for s, g in zip(scores, groups)]
+
+
+def make_reward_model(model: str | None = None, *, device: str | None = None, batch_size: int = 8,
+                      max_length: int | None = None, dtype: str = "auto", trust_remote_code: bool = False,
+                      chat_template: bool | None = None, transform: str = "sigmoid", confidence: float = 0.0,
+                      stratify: str | None = None, alpha: float = 0.1, beta: float = 0.1,
+                      verifier_threshold: float = 1.0):
+    """The ``reward_model`` group reward (parameters: the module docstring)."""
+    _check_params(model, transform, confidence, stratify, alpha, beta)
     scorer = RewardModelScorer(model, device=device, batch_size=batch_size, max_length=max_length, dtype=dtype,
                                trust_remote_code=trust_remote_code, chat_template=chat_template)
     counters = {"scored": 0, "gated": 0, "over_cap": 0}
 
     def reward_model(completions: Sequence[Any], rows: Sequence[Mapping],
                      components: Mapping[str, Sequence[float | None]] | None = None) -> list[float]:
-        texts = [completion_text(c) for c in completions]
-        keys: dict[tuple[str, str], int] = {}
-        uniq: list[tuple[str, str]] = []
-        slot: list[int | None] = []
-        for t, row in zip(texts, rows):
-            if over_cap(t):
-                slot.append(None)
-                counters["over_cap"] += 1
-                continue
-            pair = (_prompt_text(row), t)
-            if pair not in keys:
-                keys[pair] = len(uniq)
-                uniq.append(pair)
-            slot.append(keys[pair])
+        uniq, slot = _unique_pairs(completions, rows, counters)
         values = scorer.logits(uniq) if uniq else []
         logits = [None if j is None else values[j] for j in slot]
         keep = confidence_mask(logits, confidence) if confidence > 0 else [x is not None for x in logits]
@@ -285,11 +304,7 @@ def make_reward_model(model: str | None = None, *, device: str | None = None, ba
                                         threshold=verifier_threshold)
         if transform == "sigmoid":
             return [0.0 if s is None else s for s in scores]
-        floor: dict[Hashable, float] = {}
-        for s, g in zip(scores, groups):
-            if s is not None:
-                floor[g] = min(s, floor.get(g, s))
-        return [floor.get(g, 0.0) if s is None else s for s, g in zip(scores, groups)]
+        return _group_floor(scores, groups)
 
     reward_model.scorer = scorer  # type: ignore[attr-defined]
     reward_model.counters = counters  # type: ignore[attr-defined]

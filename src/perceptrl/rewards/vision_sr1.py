@@ -56,7 +56,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
@@ -69,6 +68,7 @@ from perceptrl.rewards.base import completion_text
 from perceptrl.rewards.hybrid import fill_failed
 from perceptrl.rewards.length import group_key
 from perceptrl.rewards.limits import over_cap
+from perceptrl.rewards.loop_thread import LoopThread
 from perceptrl.rewards.registry import register_reward
 
 log = logging.getLogger(__name__)
@@ -232,8 +232,7 @@ class VisionSR1Reward:
             self.client = ChatClient(base_url, model, api_key=api_key, **client_options)
         self._m: Counter = Counter()
         self.last_over_budget = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_lock = threading.Lock()
+        self._loop = LoopThread("perceptrl-vision-sr1")  # the group-reward entry point's private loop
 
     def metrics(self) -> dict[str, float]:
         out = {f"vision_sr1/{k}": float(v) for k, v in self._m.items()}
@@ -338,21 +337,13 @@ class VisionSR1Reward:
         return out
 
     # -- the group-reward entry point ------------------------------------------------------------------
-    def _private_loop(self) -> asyncio.AbstractEventLoop:
-        with self._loop_lock:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-                threading.Thread(target=self._loop.run_forever, name="perceptrl-vision-sr1", daemon=True).start()
-            return self._loop
-
     def score(self, completions: Sequence[Any], rows: Sequence[Mapping],
               components: Mapping | None = None) -> list[float | None]:
         """Synchronous scoring (the group reward): the LLM requests run on a private loop, within ``budget``."""
         if self.backend == "rules":
             return self._decide(completions, rows)[0]
-        fut = asyncio.run_coroutine_threadsafe(
-            self.ascore(completions, rows, deadline=time.monotonic() + self.budget), self._private_loop())
-        return fut.result(timeout=self.budget + 5.0)
+        return self._loop.run(self.ascore(completions, rows, deadline=time.monotonic() + self.budget),
+                              timeout=self.budget + 5.0)
 
 
 def make_vision_sr1(backend: str = "rules", **options: Any):

@@ -2,9 +2,9 @@
 
 Each kind (:mod:`.shapes`, :mod:`.charts`, :mod:`.geometry`) returns a :class:`Scene`: the image,
 the question, the exact integer answer, the *visual facts* the answer needs (``LHS = RHS``, the
-annotation format shared with the rules judge, CONTRACTS.md), the arithmetic steps from the facts
+annotation format shared with the rules judge, docs/data.md), the arithmetic steps from the facts
 to the answer, object boxes and a caption. The chain of thought is assembled here, once, so every
-kind states its facts verbatim in the same ``strict_newlines`` format (METHODS.md §2).
+kind states its facts verbatim in the same ``strict_newlines`` format (docs/methods.md §2).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pure tensor functions of the perception-aware methods (METHODS.md section 3).
+"""Pure tensor functions of the perception-aware methods (docs/methods.md §3).
 
 All tensors are ``(B, T)`` over completion tokens with a ``mask`` (1 = a real completion token).
 They are separate from the trainer so that tests can check them on fixed tensors.

@@ -1,4 +1,4 @@
-"""Random patch masking of the processor's pixel inputs (PAPO, VPPO: METHODS.md section 3).
+"""Random patch masking of the processor's pixel inputs (PAPO, VPPO: docs/methods.md §3).
 
 Each vision patch is blackened independently with probability ``p``. We mask the *processor's*
 ``pixel_values`` rather than the PIL image: the image is processed once for the clean pass anyway,

@@ -1,4 +1,4 @@
-"""NoisyRollout image noise (arXiv 2504.13055; METHODS.md section 3).
+"""NoisyRollout image noise (arXiv 2504.13055; docs/methods.md §3).
 
 Half of each group's rollouts are sampled from a noised copy of the image; log-probs and updates
 always use the clean image. The noise is the DDPM forward process (Ho et al. 2020: linear beta

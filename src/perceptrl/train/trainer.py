@@ -1,4 +1,4 @@
-"""``PerceptrlGRPOTrainer``: TRL's GRPOTrainer plus the perception-aware hooks of METHODS.md section 3.
+"""``PerceptrlGRPOTrainer``: TRL's GRPOTrainer plus the perception-aware hooks of docs/methods.md §3.
 
 Only a few methods are overridden, each for one reason:
 

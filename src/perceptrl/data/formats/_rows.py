@@ -138,6 +138,52 @@ def example_from_row(
     ``merge_metadata_column``: a ``metadata`` mapping column (perceptrl's own JSONL/HF layout) is
     merged into ``Example.metadata`` instead of being kept as one key.
     """
+    cols = _columns(row, column_mapping, candidates, source)
+    metadata: dict[str, Any] = {}
+    marks: dict[str, list[str | None]] = {}
+
+    def cell(field: str, name: str | None = None):
+        col = cols[field]
+        return text_cell(row.get(col) if col else None, name or field, col, marks)
+
+    raw_id = cell("id")
+    ex_id = str(index) if raw_id is None else str(raw_id)
+    if raw_id is not None and not isinstance(raw_id, str):
+        metadata["id"] = raw_id
+
+    images, paths = images_from_cell(row.get(cols["images"])) if cols["images"] else ([], [])
+
+    problem = cell("problem")
+    problem = "" if problem is None else problem if isinstance(problem, str) else str(problem)
+
+    raw_answer = cell("answer")
+    answer = "" if raw_answer is None else raw_answer if isinstance(raw_answer, str) else str(raw_answer)
+    if raw_answer is not None and not isinstance(raw_answer, str):
+        metadata["answer"] = raw_answer
+
+    annotations = _annotations(cell("visual_annotations", "visual_key_info"), cols["visual_annotations"], marks,
+                               metadata)
+    choices = _choices(cell("choices"), cols["choices"], marks)
+    boxes: list[Box] = []
+    if cols["boxes"]:
+        try:
+            boxes = boxes_from_cell(row.get(cols["boxes"]))
+        except (KeyError, TypeError, ValueError):
+            metadata["boxes"] = row.get(cols["boxes"])  # validation reports it
+    caption = cell("caption")
+
+    _keep_other_columns(row, cols, merge_metadata_column, metadata)
+    if any(p is not None for p in paths):
+        metadata[IMAGE_PATHS_KEY] = paths
+    if marks:
+        metadata[BINARY_TEXT_KEY] = marks
+    return Example(id=ex_id, images=images, problem=problem, answer=answer, choices=choices,
+                   visual_annotations=annotations, boxes=boxes, caption=caption, metadata=metadata, root=root)
+
+
+def _columns(row: Mapping[str, Any], column_mapping: Mapping[str, str] | None,
+             candidates: Mapping[str, Sequence[str]], source: str) -> dict[str, str | None]:
+    """The column of each canonical field (mapped, else the first candidate present, else None)."""
     mapping = dict(column_mapping or {})
     unknown = set(mapping) - set(CANONICAL_FIELDS)
     if unknown:
@@ -154,52 +200,31 @@ def example_from_row(
                 where=source,
                 fix=f"use one of the columns: {', '.join(row)}",
             )
-    metadata: dict[str, Any] = {}
-    used = {c for c in cols.values() if c is not None}
+    return cols
 
-    marks: dict[str, list[str | None]] = {}
-    raw_id = text_cell(row.get(cols["id"]) if cols["id"] else None, "id", cols["id"], marks)
-    ex_id = str(index) if raw_id is None else str(raw_id)
-    if raw_id is not None and not isinstance(raw_id, str):
-        metadata["id"] = raw_id
 
-    images, paths = images_from_cell(row.get(cols["images"])) if cols["images"] else ([], [])
-
-    problem = text_cell(row.get(cols["problem"]) if cols["problem"] else None, "problem", cols["problem"], marks)
-    problem = "" if problem is None else problem if isinstance(problem, str) else str(problem)
-
-    raw_answer = text_cell(row.get(cols["answer"]) if cols["answer"] else None, "answer", cols["answer"], marks)
-    answer = "" if raw_answer is None else raw_answer if isinstance(raw_answer, str) else str(raw_answer)
-    if raw_answer is not None and not isinstance(raw_answer, str):
-        metadata["answer"] = raw_answer
-
-    annotations: list[str] = []
-    ann_col = cols["visual_annotations"]
-    ann_cell = text_cell(row.get(ann_col) if ann_col else None, "visual_key_info", ann_col, marks)
-    if isinstance(ann_cell, str):
+def _annotations(cell: Any, col: str | None, marks: dict, metadata: dict) -> list[str]:
+    """The annotations of a ``visual_key_info`` string or a list; a string that does not round-trip
+    (malformed, or other separators) is kept in ``metadata["visual_key_info"]`` for validation."""
+    if isinstance(cell, str):
         try:
-            annotations = parse_visual_key_info(ann_cell)
-            if not annotations or format_visual_key_info(annotations) != ann_cell:
-                metadata["visual_key_info"] = ann_cell
+            annotations = parse_visual_key_info(cell)
         except AnnotationFormatError:
-            metadata["visual_key_info"] = ann_cell
-    elif ann_cell is not None:
-        annotations = [text_cell(a, f"visual_annotations[{i}]", ann_col, marks) for i, a in enumerate(ann_cell)]
+            metadata["visual_key_info"] = cell
+            return []
+        if not annotations or format_visual_key_info(annotations) != cell:
+            metadata["visual_key_info"] = cell
+        return annotations
+    if cell is None:
+        return []
+    return [text_cell(a, f"visual_annotations[{i}]", col, marks) for i, a in enumerate(cell)]
 
-    choices = text_cell(row.get(cols["choices"]) if cols["choices"] else None, "choices", cols["choices"], marks)
-    if isinstance(choices, str):
-        choices = [choices]
-    if choices is not None:
-        choices = [text_cell(c, f"choices[{i}]", cols["choices"], marks) for i, c in enumerate(choices)]
-        choices = [str(c) for c in choices]
-    boxes: list[Box] = []
-    if cols["boxes"]:
-        try:
-            boxes = boxes_from_cell(row.get(cols["boxes"]))
-        except (KeyError, TypeError, ValueError):
-            metadata["boxes"] = row.get(cols["boxes"])  # validation reports it
-    caption = text_cell(row.get(cols["caption"]) if cols["caption"] else None, "caption", cols["caption"], marks)
 
+def _keep_other_columns(row: Mapping[str, Any], cols: Mapping[str, str | None], merge_metadata_column: bool,
+                        metadata: dict) -> None:
+    """Every column no field was read from goes to the metadata (a ``metadata`` mapping merged
+    into it when ``merge_metadata_column``)."""
+    used = {c for c in cols.values() if c is not None}
     for k, v in row.items():
         if k in used:
             continue
@@ -207,22 +232,13 @@ def example_from_row(
             metadata.update(v)
         else:
             metadata[k] = v
-    if any(p is not None for p in paths):
-        metadata[IMAGE_PATHS_KEY] = paths
-    if marks:
-        metadata[BINARY_TEXT_KEY] = marks
-    return Example(
-        id=ex_id,
-        images=images,
-        problem=problem,
-        answer=answer,
-        choices=choices,
-        visual_annotations=annotations,
-        boxes=boxes,
-        caption=caption,
-        metadata=metadata,
-        root=root,
-    )
+
+
+def _choices(cell: Any, col: str | None, marks: dict) -> list[str] | None:
+    if cell is None:
+        return None
+    items = [cell] if isinstance(cell, str) else cell
+    return [str(text_cell(c, f"choices[{i}]", col, marks)) for i, c in enumerate(items)]
 
 
 def example_image_bytes(example: Example, k: int) -> bytes:
