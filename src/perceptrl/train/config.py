@@ -152,6 +152,11 @@ class MethodConfig:
     # Sigmoid annealing: training progress (0..1) where the noise is halved, and its steepness (perceptrl's choice).
     noise_midpoint: float = 0.5
     noise_sharpness: float = 10.0
+    batched_forward: bool = field(default=True, metadata={"help": (
+        "Compute the second-image log-probs (PAPO's masked image with gradient, VPPO's clean + masked pair) in "
+        "the same forward as the first, the batch doubled along the sample axis (perceptrl's choice; the PAPO "
+        "and VPPO papers run separate passes). Faster (one call of the vision tower and LM instead of two), at "
+        "the price of the activations of twice the rows at once: set false when that does not fit in memory.")})
 
     @property
     def parts(self) -> set[str]:

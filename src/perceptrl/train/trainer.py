@@ -11,7 +11,8 @@ Only a few methods are overridden, each for one reason:
   use the clean image.
 * ``_compute_loss``: PAPO adds ``-gamma KL_prcp + eta_o H + eta_m H_mask`` to TRL's loss, using the
   very log-probs TRL's loss was computed from (captured in ``_get_per_token_logps_and_entropies``),
-  so the policy forward pass is not repeated.
+  so the policy forward pass is not repeated. With ``method.batched_forward`` the masked-image
+  log-probs come from that same forward, the batch doubled (clean rows, then masked: :mod:`.batched`).
 * ``_get_train_sampler``: TRL's sampler with an epoch-addressable shuffle (:mod:`.sampler`), so a
   run resumed from a checkpoint trains on the same batches as an uninterrupted one.
 
@@ -29,6 +30,7 @@ from trl import GRPOTrainer
 from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import RepeatSampler
 
+from perceptrl.train.batched import double_batch, split_halves
 from perceptrl.train.checkpoints import load_checkpoint_weights
 from perceptrl.train.config import MethodConfig
 from perceptrl.train.losses import papo_loss, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
@@ -58,6 +60,8 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self.rows = rows
         self._capture_logps = False
         self._captured_logps: torch.Tensor | None = None
+        self._second_pixels: torch.Tensor | None = None  # masked image to batch with the next captured pass
+        self._captured_second: torch.Tensor | None = None
         self._noisy_flags: list[bool] | None = None
         self._rng_calls = 0
         super().__init__(*args, **kwargs)
@@ -68,6 +72,8 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         # PAPO's masked-image entropy term needs gradient through the masked pass; it then runs in the loss.
         self._papo_masked_grad = self._papo and self.method.papo_eta_m != 0.0
         self._shared_masked_pass = self._vppo or (self._papo and not self._papo_masked_grad)
+        # MoE aux losses would average over both halves of a doubled batch: keep two passes there
+        self._batched = self.method.batched_forward and not getattr(self, "aux_loss_enabled", False)
 
     # ------------------------------------------------------------------ helpers
     def _step_seed(self, salt: int = 0) -> int:
@@ -86,8 +92,12 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self._metrics[mode][name].append(self.accelerator.gather(t).mean().item())
 
     def _forward_logps(self, batch: dict[str, Any], pixel_values: torch.Tensor, *, model=None,
-                       grad: bool = False) -> torch.Tensor:
-        """Per-token log-probs of the batch's completions with ``pixel_values`` in place of the image."""
+                       grad: bool = False, second: torch.Tensor | None = None):
+        """Per-token log-probs of the batch's completions with ``pixel_values`` in place of the image.
+
+        With ``second`` (other pixel values of the same shape), one doubled forward returns the pair
+        ``(logps with pixel_values, logps with second)``.
+        """
         input_ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
         attention_mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
         kwargs = {k: batch[k] for k in _MM_KEYS if batch.get(k) is not None}
@@ -100,12 +110,14 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
             pixel_values=pixel_values,
             **kwargs,
         )
+        if second is not None:
+            call = double_batch(call, second)
         if grad:
-            logps, _, _ = self._get_per_token_logps_and_entropies(**call)
-            return logps
-        with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
-            logps, _, _ = self._get_per_token_logps_and_entropies(**call)
-        return logps
+            logps, _, _ = super()._get_per_token_logps_and_entropies(**call)
+        else:
+            with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+                logps, _, _ = super()._get_per_token_logps_and_entropies(**call)
+        return split_halves(logps) if second is not None else logps
 
     @staticmethod
     def _split_per_sample(pixel_values: torch.Tensor, batch: dict[str, Any]) -> list[torch.Tensor]:
@@ -137,12 +149,21 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
                 return
         super()._load_from_checkpoint(resume_from_checkpoint, model)
 
-    def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
-        out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, **kwargs: Any):
+        call = dict(model=model, input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=logits_to_keep,
+                    **kwargs)
+        second = None
+        if self._capture_logps and self._second_pixels is not None:  # PAPO batched: clean + masked in one pass
+            second, self._second_pixels = self._second_pixels, None
+            call = double_batch(call, second)
+        logps, entropies, aux = super()._get_per_token_logps_and_entropies(**call)
+        if second is not None:
+            logps, self._captured_second = split_halves(logps)
+            entropies = split_halves(entropies)[0]
         if self._capture_logps:  # the first call inside _compute_loss is the policy forward pass
-            self._captured_logps = out[0]
+            self._captured_logps = logps
             self._capture_logps = False
-        return out
+        return logps, entropies, aux
 
     def _generate(self, prompts: list):
         if not self._noisy_flags or not any(self._noisy_flags):
@@ -201,17 +222,23 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         if self._papo_masked_grad:
             out["masked_pixel_values"] = self._split_per_sample(masked, out)
         if self._shared_masked_pass:
-            logp_mask = self._forward_logps(out, masked)
+            logp_old = None
+            if self._vppo and out.get("old_per_token_logps") is None and self._batched:
+                # on-policy VPPO needs the clean log-probs too: both images in one doubled pass
+                logp_old, logp_mask = self._forward_logps(out, out["pixel_values"], second=masked)
+            else:
+                logp_mask = self._forward_logps(out, masked)
             out["mask_per_token_logps"] = logp_mask
             if self._vppo:
-                self._apply_vppo(out, logp_mask)
+                self._apply_vppo(out, logp_mask, logp_old)
         return out
 
-    def _apply_vppo(self, out: dict[str, Any], logp_mask: torch.Tensor) -> None:
+    def _apply_vppo(self, out: dict[str, Any], logp_mask: torch.Tensor, logp_old: torch.Tensor | None = None) -> None:
         mask = out["completion_mask"]
         if out.get("tool_mask") is not None:
             mask = mask * out["tool_mask"]
-        logp_old = out.get("old_per_token_logps")
+        if logp_old is None:
+            logp_old = out.get("old_per_token_logps")
         if logp_old is None:  # on-policy: TRL reuses the current log-probs as "old"; compute them once here
             logp_old = self._forward_logps(out, out["pixel_values"])
         m = self.method
@@ -236,17 +263,23 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         papo = self._papo and (inputs.get("mask_per_token_logps") is not None
                                or inputs.get("masked_pixel_values") is not None)
         self._capture_logps = papo
+        batched = papo and self._papo_masked_grad and self._batched
+        if batched:
+            self._second_pixels = torch.cat(list(inputs["masked_pixel_values"]), dim=0)
         try:
             loss = super()._compute_loss(model, inputs)
         finally:
             self._capture_logps = False
+            self._second_pixels = None
         if not papo:
             return loss
         logp, self._captured_logps = self._captured_logps, None
         mask = inputs["completion_mask"]
         if inputs.get("tool_mask") is not None:
             mask = mask * inputs["tool_mask"]
-        if self._papo_masked_grad:
+        if batched:
+            logp_mask, self._captured_second = self._captured_second, None
+        elif self._papo_masked_grad:
             masked = torch.cat(list(inputs["masked_pixel_values"]), dim=0)
             # the unwrapped module: a second forward through DDP before one backward is not allowed;
             # the gradients still land on the same parameters and are reduced by DDP's backward hooks.
