@@ -18,7 +18,7 @@ import yaml
 
 from perceptrl.errors import PerceptrlError
 
-METHODS = ("grpo", "papo", "vppo", "noisy_rollout")
+METHODS = ("grpo", "papo", "vppo", "noisy_rollout", "vogue")
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -125,7 +125,7 @@ class RewardsConfig:
 class MethodConfig:
     """Perception-aware policy optimisation (METHODS.md section 3). Names compose with "+", e.g. "papo+noisy_rollout"."""
 
-    # grpo | papo | vppo | noisy_rollout, or a "+"-joined combination.
+    # grpo | papo | vppo | noisy_rollout | vogue, or a "+"-joined combination (vogue implies noisy_rollout's branch).
     name: str = "grpo"
     # Probability that a patch is blackened in the masked image (None: the method's paper value, PAPO 0.6, VPPO 0.5).
     mask_prob: float | None = None
@@ -157,6 +157,18 @@ class MethodConfig:
         "the same forward as the first, the batch doubled along the sample axis (perceptrl's choice; the PAPO "
         "and VPPO papers run separate passes). Faster (one call of the vision tower and LM instead of two), at "
         "the price of the activations of twice the rows at once: set false when that does not fit in memory.")})
+    vogue_alpha: float = field(default=0.5, metadata={"help": (
+        "VOGUE (arXiv 2510.01444): weight of the visual-uncertainty bonus alpha * U_i added to a noisy-branch "
+        "rollout's advantage, U_i its mean raw-vs-noised divergence. Larger explores visually uncertain rollouts "
+        "more, at the risk of rewarding image-sensitivity over correctness (value ours: not published where we read).")})
+    vogue_bonus_max: float = field(default=0.5, metadata={"help": (
+        "VOGUE: cap on the advantage bonus, so that a very uncertain rollout cannot outweigh the reward signal "
+        "(GRPO advantages are ~unit scale; value ours).")})
+    vogue_u_max: float = field(default=10.0, metadata={"help": (
+        "VOGUE: clamp on the per-token divergence cosh(d) - 1 before averaging (as VPPO's s_max; value ours).")})
+    vogue_entropy_coef: float = field(default=0.01, metadata={"help": (
+        "VOGUE token-entropy bonus: -coef * mean token entropy added to the loss (0 turns it off). Higher keeps "
+        "exploration up longer, too high destabilises training (value ours).")})
 
     @property
     def parts(self) -> set[str]:
@@ -288,6 +300,10 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.method.noise_schedule not in ("sigmoid", "none"):
         raise PerceptrlError(f"method.noise_schedule={cfg.method.noise_schedule!r} is unknown",
                              where=f"{where}: method.noise_schedule", fix="use 'sigmoid' or 'none'")
+    for name in ("vogue_alpha", "vogue_bonus_max", "vogue_u_max", "vogue_entropy_coef"):
+        if getattr(cfg.method, name) < 0:
+            raise PerceptrlError(f"method.{name}={getattr(cfg.method, name)} must be >= 0", where=f"{where}: method.{name}",
+                                 fix="see docs/methods.md, VOGUE, for the values")
     if not 0.0 < cfg.method.noise_share < 1.0:
         raise PerceptrlError(f"method.noise_share={cfg.method.noise_share} must be in (0, 1)",
                              where=f"{where}: method.noise_share", fix="NoisyRollout uses 0.5")

@@ -13,6 +13,9 @@ Only a few methods are overridden, each for one reason:
   very log-probs TRL's loss was computed from (captured in ``_get_per_token_logps_and_entropies``),
   so the policy forward pass is not repeated. With ``method.batched_forward`` the masked-image
   log-probs come from that same forward, the batch doubled (clean rows, then masked: :mod:`.batched`).
+* VOGUE (on the NoisyRollout branch): after scoring, the noisy-branch rollouts are scored with the
+  raw and the noised image in one doubled no-grad pass; their divergence (:mod:`.vogue`) is a bonus
+  on those rollouts' advantages, and ``-coef * entropy`` is added to the loss.
 * ``_get_train_sampler``: TRL's sampler with an epoch-addressable shuffle (:mod:`.sampler`), so a
   run resumed from a checkpoint trains on the same batches as an uninterrupted one.
 
@@ -33,11 +36,12 @@ from trl.trainer.utils import RepeatSampler
 from perceptrl.train.batched import double_batch, split_halves
 from perceptrl.train.checkpoints import load_checkpoint_weights
 from perceptrl.train.config import MethodConfig
-from perceptrl.train.losses import papo_loss, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
+from perceptrl.train.losses import papo_loss, seq_token_mean, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
 from perceptrl.train.masking import mask_pixel_values
 from perceptrl.train.noise import add_ddpm_noise, annealed_noise_step, noisy_rollout_flags
 from perceptrl.train.rows import RowStore
 from perceptrl.train.sampler import EpochRepeatSampler
+from perceptrl.train.vogue import add_sequence_bonus, vogue_bonus, vogue_token_uncertainty
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +67,15 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self._second_pixels: torch.Tensor | None = None  # masked image to batch with the next captured pass
         self._captured_second: torch.Tensor | None = None
         self._noisy_flags: list[bool] | None = None
+        self._noised_images: list | None = None  # VOGUE: the images each rollout was sampled from
+        self._captured_entropies: torch.Tensor | None = None
         self._rng_calls = 0
         super().__init__(*args, **kwargs)
         parts = self.method.parts
         self._papo = "papo" in parts
         self._vppo = "vppo" in parts
-        self._noisy = "noisy_rollout" in parts
+        self._vogue = "vogue" in parts
+        self._noisy = "noisy_rollout" in parts or self._vogue  # VOGUE's noisy branch is NoisyRollout's
         # PAPO's masked-image entropy term needs gradient through the masked pass; it then runs in the loss.
         self._papo_masked_grad = self._papo and self.method.papo_eta_m != 0.0
         self._shared_masked_pass = self._vppo or (self._papo and not self._papo_masked_grad)
@@ -161,7 +168,7 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
             logps, self._captured_second = split_halves(logps)
             entropies = split_halves(entropies)[0]
         if self._capture_logps:  # the first call inside _compute_loss is the policy forward pass
-            self._captured_logps = logps
+            self._captured_logps, self._captured_entropies = logps, entropies
             self._capture_logps = False
         return logps, entropies, aux
 
@@ -186,6 +193,9 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
                         for part in m["content"]
                     ]
             noisy_prompts.append(new)
+        if self._vogue and step > 0:
+            self._noised_images = [part["image"] for p in noisy_prompts for m in p if isinstance(m.get("content"), list)
+                                   for part in m["content"] if part.get("type") == "image" and part.get("image") is not None]
         self._metric("noisy_rollout/noise_step", float(step))
         self._metric("noisy_rollout/noisy_share", sum(self._noisy_flags) / len(self._noisy_flags))
         result = list(super()._generate(noisy_prompts))
@@ -206,10 +216,14 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         if self._noisy and training:
             self._noisy_flags = noisy_rollout_flags(len(inputs), self.accelerator.process_index,
                                                     self.num_generations, self.method.noise_share)
+        flags = self._noisy_flags
         try:
             out = super()._generate_and_score_completions(inputs)
         finally:
             self._noisy_flags = None
+            noised, self._noised_images = self._noised_images, None
+        if self._vogue and training and out.get("pixel_values") is not None:
+            self._apply_vogue(out, flags, noised)
         if not (self._papo or self._vppo) or out.get("pixel_values") is None:
             return out
 
@@ -259,10 +273,34 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self._metric("vppo/factor_max", factors_all.max())
         self._metric("vppo/beta_max", beta_max)
 
+    def _apply_vogue(self, out: dict[str, Any], flags: list[bool] | None, noised: list | None) -> None:
+        """Add VOGUE's visual-uncertainty bonus to the noisy-branch rollouts' advantages (see :mod:`.vogue`)."""
+        mask = out["completion_mask"]
+        noisy = torch.tensor(flags or [False] * mask.size(0), device=mask.device)
+        if noised is None:  # noise annealed to step 0 (or no noisy rollout): both branches see the same image
+            u = torch.zeros(mask.shape, device=mask.device)
+        else:
+            proc = getattr(self.processing_class, "image_processor", self.processing_class)
+            pv = out["pixel_values"]
+            noisy_pv = proc(images=noised, return_tensors="pt")["pixel_values"].to(pv.device, pv.dtype)
+            if self._batched:
+                logp_raw, logp_noisy = self._forward_logps(out, pv, second=noisy_pv)
+            else:
+                logp_raw, logp_noisy = self._forward_logps(out, pv), self._forward_logps(out, noisy_pv)
+            u = vogue_token_uncertainty(logp_noisy, logp_raw, self.method.vogue_u_max)
+        m = self.method
+        bonus, seq_u = vogue_bonus(u, mask, noisy, alpha=m.vogue_alpha, bonus_max=m.vogue_bonus_max)
+        out["advantages"] = add_sequence_bonus(out["advantages"], bonus)
+        n_noisy = noisy.sum().clamp(min=1)
+        self._metric("vogue/uncertainty_noisy", (seq_u * noisy).sum() / n_noisy)
+        self._metric("vogue/bonus_mean", bonus.sum() / n_noisy)
+        self._metric("vogue/bonus_max", bonus.max())
+
     def _compute_loss(self, model, inputs):
         papo = self._papo and (inputs.get("mask_per_token_logps") is not None
                                or inputs.get("masked_pixel_values") is not None)
-        self._capture_logps = papo
+        entropy_bonus = self._vogue and self.method.vogue_entropy_coef != 0.0
+        self._capture_logps = papo or entropy_bonus
         batched = papo and self._papo_masked_grad and self._batched
         if batched:
             self._second_pixels = torch.cat(list(inputs["masked_pixel_values"]), dim=0)
@@ -271,12 +309,19 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         finally:
             self._capture_logps = False
             self._second_pixels = None
-        if not papo:
-            return loss
         logp, self._captured_logps = self._captured_logps, None
+        entropies, self._captured_entropies = self._captured_entropies, None
         mask = inputs["completion_mask"]
         if inputs.get("tool_mask") is not None:
             mask = mask * inputs["tool_mask"]
+        mode = "train" if self.model.training else "eval"
+        normalizer = self.current_gradient_accumulation_steps if mode == "train" else 1.0
+        if entropy_bonus:  # VOGUE's token-entropy bonus: -coef * H (TRL's full-distribution entropies)
+            ent = seq_token_mean(entropies, mask)
+            self._metric("vogue/entropy", ent.detach())
+            loss = loss - self.method.vogue_entropy_coef * ent / normalizer
+        if not papo:
+            return loss
         if batched:
             logp_mask, self._captured_second = self._captured_second, None
         elif self._papo_masked_grad:
@@ -288,8 +333,6 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
             logp_mask = inputs["mask_per_token_logps"]
         m = self.method
         extra, stats = papo_loss(logp, logp_mask, mask, gamma=m.papo_gamma, eta_o=m.papo_eta_o, eta_m=m.papo_eta_m)
-        mode = "train" if self.model.training else "eval"
-        normalizer = self.current_gradient_accumulation_steps if mode == "train" else 1.0
         for k, v in stats.items():
             self._metric(f"papo/{k}", v)
         return loss + extra / normalizer
