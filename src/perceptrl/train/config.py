@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from perceptrl.errors import PerceptrlError
+from perceptrl.train.method_checks import check_new_methods
 
-METHODS = ("grpo", "papo", "vppo", "noisy_rollout", "vogue")
+METHODS = ("grpo", "papo", "vppo", "noisy_rollout", "vogue", "grpo_care")
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -125,7 +126,7 @@ class RewardsConfig:
 class MethodConfig:
     """Perception-aware policy optimisation (METHODS.md section 3). Names compose with "+", e.g. "papo+noisy_rollout"."""
 
-    # grpo | papo | vppo | noisy_rollout | vogue, or a "+"-joined combination (vogue implies noisy_rollout's branch).
+    # grpo | papo | vppo | noisy_rollout | vogue | grpo_care, or a "+"-joined combination (vogue implies noisy_rollout's branch).
     name: str = "grpo"
     # Probability that a patch is blackened in the masked image (None: the method's paper value, PAPO 0.6, VPPO 0.5).
     mask_prob: float | None = None
@@ -169,6 +170,23 @@ class MethodConfig:
     vogue_entropy_coef: float = field(default=0.01, metadata={"help": (
         "VOGUE token-entropy bonus: -coef * mean token entropy added to the loss (0 turns it off). Higher keeps "
         "exploration up longer, too high destabilises training (value ours).")})
+    care_ema_decay: float = field(default=0.995, metadata={"help": (
+        "GRPO-CARE (arXiv 2506.16141): decay of the EMA reference, ref <- d*ref + (1-d)*policy (paper: 0.995). "
+        "Closer to 1 is a slower, steadier judge of consistency; lower follows the policy and rewards its own habits.")})
+    care_ema_every: int = field(default=10, metadata={"help": (
+        "GRPO-CARE: optimizer steps between EMA updates of the reference (paper: 10). The reference is a second "
+        "full copy of the policy in memory.")})
+    care_bonus_coef: float = field(default=0.5, metadata={"help": (
+        "GRPO-CARE: the consistency bonus is coef * accuracy for accurate, consistent rollouts (paper: 0.5). "
+        "Higher favours coherent reasoning more against plain correctness.")})
+    care_confidence_upper: float | None = field(default=0.95, metadata={"help": (
+        "GRPO-CARE: cap on the reference's answer likelihood before the group comparison (paper: 0.95), so "
+        "near-certain answers do not raise the bar for the rest of the group; null: no cap.")})
+    care_margin: float = field(default=0.01, metadata={"help": (
+        "GRPO-CARE: a rollout is consistent when its answer likelihood is at least the accurate rollouts' mean "
+        "minus this margin (paper: 0.01; 0 in its stricter variant).")})
+    care_accuracy_reward: str = field(default="accuracy", metadata={"help": (
+        "GRPO-CARE: the reward term whose value is the accuracy the bonus is based on (the hybrid's term name).")})
 
     @property
     def parts(self) -> set[str]:
@@ -300,10 +318,7 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.method.noise_schedule not in ("sigmoid", "none"):
         raise PerceptrlError(f"method.noise_schedule={cfg.method.noise_schedule!r} is unknown",
                              where=f"{where}: method.noise_schedule", fix="use 'sigmoid' or 'none'")
-    for name in ("vogue_alpha", "vogue_bonus_max", "vogue_u_max", "vogue_entropy_coef"):
-        if getattr(cfg.method, name) < 0:
-            raise PerceptrlError(f"method.{name}={getattr(cfg.method, name)} must be >= 0", where=f"{where}: method.{name}",
-                                 fix="see docs/methods.md, VOGUE, for the values")
+    check_new_methods(cfg.method, cfg.trl, where)
     if not 0.0 < cfg.method.noise_share < 1.0:
         raise PerceptrlError(f"method.noise_share={cfg.method.noise_share} must be in (0, 1)",
                              where=f"{where}: method.noise_share", fix="NoisyRollout uses 0.5")

@@ -16,6 +16,8 @@ Only a few methods are overridden, each for one reason:
 * VOGUE (on the NoisyRollout branch): after scoring, the noisy-branch rollouts are scored with the
   raw and the noised image in one doubled no-grad pass; their divergence (:mod:`.vogue`) is a bonus
   on those rollouts' advantages, and ``-coef * entropy`` is added to the loss.
+* GRPO-CARE: ``_calculate_rewards`` keeps TRL's rewards; after scoring, an EMA copy of the policy
+  scores each answer given its reasoning and the consistency bonus re-forms the advantages (:mod:`.care`).
 * ``_get_train_sampler``: TRL's sampler with an epoch-addressable shuffle (:mod:`.sampler`), so a
   run resumed from a checkpoint trains on the same batches as an uninterrupted one.
 
@@ -34,6 +36,7 @@ from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import RepeatSampler
 
 from perceptrl.train.batched import double_batch, split_halves
+from perceptrl.train.care import apply_care, check_care_supported
 from perceptrl.train.checkpoints import load_checkpoint_weights
 from perceptrl.train.config import MethodConfig
 from perceptrl.train.losses import papo_loss, seq_token_mean, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
@@ -69,6 +72,9 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self._noisy_flags: list[bool] | None = None
         self._noised_images: list | None = None  # VOGUE: the images each rollout was sampled from
         self._captured_entropies: torch.Tensor | None = None
+        self._care_ref: torch.nn.Module | None = None  # GRPO-CARE's EMA reference, built at the first step
+        self._care_ref_step = 0
+        self._rewards_per_func: torch.Tensor | None = None
         self._rng_calls = 0
         super().__init__(*args, **kwargs)
         parts = self.method.parts
@@ -76,6 +82,9 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self._vppo = "vppo" in parts
         self._vogue = "vogue" in parts
         self._noisy = "noisy_rollout" in parts or self._vogue  # VOGUE's noisy branch is NoisyRollout's
+        self._care = "grpo_care" in parts
+        if self._care:
+            check_care_supported(self)
         # PAPO's masked-image entropy term needs gradient through the masked pass; it then runs in the loss.
         self._papo_masked_grad = self._papo and self.method.papo_eta_m != 0.0
         self._shared_masked_pass = self._vppo or (self._papo and not self._papo_masked_grad)
@@ -172,6 +181,11 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
             self._capture_logps = False
         return logps, entropies, aux
 
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._rewards_per_func = rewards_per_func if self._care else None
+        return rewards_per_func
+
     def _generate(self, prompts: list):
         if not self._noisy_flags or not any(self._noisy_flags):
             return super()._generate(prompts)
@@ -222,6 +236,9 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         finally:
             self._noisy_flags = None
             noised, self._noised_images = self._noised_images, None
+        if self._care and training:
+            rewards_per_func, self._rewards_per_func = self._rewards_per_func, None
+            apply_care(self, out, rewards_per_func)
         if self._vogue and training and out.get("pixel_values") is not None:
             self._apply_vogue(out, flags, noised)
         if not (self._papo or self._vppo) or out.get("pixel_values") is None:
