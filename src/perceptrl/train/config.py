@@ -92,6 +92,12 @@ class DataConfig:
     validate: bool = True
     # Use only the first N rows (None: all).
     max_rows: int | None = None
+    mixture: list[dict[str, Any]] | None = field(default=None, metadata={"help": (
+        "Multi-domain data mixture (MoDoMoDo): a list of sources {path, weight, weight_end?, name?, format?, split?, "
+        "image_root?, max_rows?} used instead of data.path. Each prompt's source is drawn by the weights (linear from "
+        "weight to weight_end over training: a schedule); per-source accuracy, reward and length are logged under "
+        "mixture/<name>/. Weights trade domains against each other: MoDoMoDo finds the best mixture beats uniform "
+        "mixing. Recorded in the run folder (mixture.json); a resume with another mixture is refused.")})
 
 
 @dataclass
@@ -319,6 +325,13 @@ def check_config(cfg: TrainConfig) -> None:
         raise PerceptrlError(f"method.noise_schedule={cfg.method.noise_schedule!r} is unknown",
                              where=f"{where}: method.noise_schedule", fix="use 'sigmoid' or 'none'")
     check_new_methods(cfg.method, cfg.trl, where)
+    if cfg.data.mixture is not None:
+        from perceptrl.train.mixture import parse_mixture
+
+        parse_mixture(cfg.data.mixture, where)
+        if cfg.data.path or cfg.data.max_rows is not None:
+            raise PerceptrlError("data.mixture replaces data.path and data.max_rows", where=f"{where}: data",
+                                 fix="list every dataset under data.mixture (max_rows per source), and unset data.path")
     if not 0.0 < cfg.method.noise_share < 1.0:
         raise PerceptrlError(f"method.noise_share={cfg.method.noise_share} must be in (0, 1)",
                              where=f"{where}: method.noise_share", fix="NoisyRollout uses 0.5")

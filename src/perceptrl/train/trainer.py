@@ -19,7 +19,8 @@ Only a few methods are overridden, each for one reason:
 * GRPO-CARE: ``_calculate_rewards`` keeps TRL's rewards; after scoring, an EMA copy of the policy
   scores each answer given its reasoning and the consistency bonus re-forms the advantages (:mod:`.care`).
 * ``_get_train_sampler``: TRL's sampler with an epoch-addressable shuffle (:mod:`.sampler`), so a
-  run resumed from a checkpoint trains on the same batches as an uninterrupted one.
+  run resumed from a checkpoint trains on the same batches as an uninterrupted one; with a data
+  mixture, the mixture's weighted sampler (:mod:`.mixture`) and per-source metrics.
 
 Everything else (generation, vLLM, rewards, advantages, clipping, loss types, PEFT, accelerate,
 DeepSpeed/FSDP, logging, checkpoints) is TRL's.
@@ -41,6 +42,7 @@ from perceptrl.train.checkpoints import load_checkpoint_weights
 from perceptrl.train.config import MethodConfig
 from perceptrl.train.losses import papo_loss, seq_token_mean, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
 from perceptrl.train.masking import mask_pixel_values
+from perceptrl.train.mixture import Mixture, log_source_metrics, sampler_for
 from perceptrl.train.noise import add_ddpm_noise, annealed_noise_step, noisy_rollout_flags
 from perceptrl.train.rows import RowStore
 from perceptrl.train.sampler import EpochRepeatSampler
@@ -60,11 +62,15 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
     Args:
         method: which methods and their coefficients (:class:`MethodConfig`); default plain GRPO.
         rows: a :class:`RowStore` when the dataset holds ``row_id`` only (what ``perceptrl.train.train`` builds).
+        mixture: a :class:`Mixture` whose rows are ``rows`` in source order (needs ``rows``).
     """
 
-    def __init__(self, *args: Any, method: MethodConfig | None = None, rows: RowStore | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, method: MethodConfig | None = None, rows: RowStore | None = None,
+                 mixture: Mixture | None = None, **kwargs: Any):
         self.method = method or MethodConfig()
         self.rows = rows
+        self.mixture = mixture
+        self._sources = mixture.source_of() if mixture is not None else None
         self._capture_logps = False
         self._captured_logps: torch.Tensor | None = None
         self._second_pixels: torch.Tensor | None = None  # masked image to batch with the next captured pass
@@ -151,6 +157,8 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
     # ------------------------------------------------------------------ hooks
     def _get_train_sampler(self, dataset=None):
         # TRL's sampler, with an epoch-addressable shuffle: a resumed run sees the same data order
+        if self.mixture is not None:
+            return sampler_for(self, dataset if dataset is not None else self.train_dataset, self.mixture)
         sampler = super()._get_train_sampler(dataset)
         if type(sampler) is RepeatSampler:
             sampler.__class__ = EpochRepeatSampler
@@ -183,7 +191,7 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        self._rewards_per_func = rewards_per_func if self._care else None
+        self._rewards_per_func = rewards_per_func if (self._care or self.mixture is not None) else None
         return rewards_per_func
 
     def _generate(self, prompts: list):
@@ -236,8 +244,10 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         finally:
             self._noisy_flags = None
             noised, self._noised_images = self._noised_images, None
+        rewards_per_func, self._rewards_per_func = self._rewards_per_func, None
+        if self.mixture is not None and training and rewards_per_func is not None:
+            log_source_metrics(self, inputs, out, rewards_per_func, self._sources, self.mixture)
         if self._care and training:
-            rewards_per_func, self._rewards_per_func = self._rewards_per_func, None
             apply_care(self, out, rewards_per_func)
         if self._vogue and training and out.get("pixel_values") is not None:
             self._apply_vogue(out, flags, noised)
