@@ -108,3 +108,25 @@ def test_care_advantages_in_the_trainer_match_a_hand_recomputation(tiny_qwen25vl
 def test_grpo_care_trains_and_logs_its_metrics(tiny_qwen25vl_dir, examples, tmp_path):  # noqa: F811
     METHOD_METRICS.setdefault("grpo_care", CARE_METRICS)
     _check(*_run("grpo_care", tiny_qwen25vl_dir, examples, tmp_path), ["grpo_care"])
+
+
+def test_the_ema_reference_survives_a_checkpoint(tiny_qwen25vl_dir, examples, tmp_path):  # noqa: F811
+    from perceptrl.train.care import save_reference
+
+    def accuracy(completions, **kw):
+        return [1.0] * len(completions)
+
+    trainer, _ = _trainer(tiny_qwen25vl_dir, examples, "grpo_care", tmp_path / "a", rewards=[accuracy])
+    trainer._generate_and_score_completions([{"row_id": 0}] * 4)
+    with torch.no_grad():
+        for p in trainer._care_ref.parameters():
+            p.mul_(0.5)  # the reference now differs from the policy
+    trainer._care_ref_step = 7
+    save_reference(trainer, str(tmp_path / "ckpt"))
+    resumed, _ = _trainer(tiny_qwen25vl_dir, examples, "grpo_care", tmp_path / "b", rewards=[accuracy])
+    resumed._care_resume = str(tmp_path / "ckpt")
+    resumed.state.global_step = 8  # 1 step after the saved update: no EMA update yet (every 10)
+    resumed._generate_and_score_completions([{"row_id": 0}] * 4)
+    assert resumed._care_ref_step == 7
+    for a, b in zip(trainer._care_ref.parameters(), resumed._care_ref.parameters(), strict=True):
+        assert torch.equal(a, b)

@@ -14,11 +14,16 @@ Pure functions here; :func:`apply_care` is the trainer hook.
 from __future__ import annotations
 
 import copy
+import logging
+import os
 from typing import Any
 
 import torch
 
+logger = logging.getLogger(__name__)
+
 ANSWER_TAG = "<answer>"
+REFERENCE_FILE = "care_reference.safetensors"  # in each checkpoint folder, so a resume keeps the EMA
 
 
 def answer_token_mask(completion_ids: torch.Tensor, completion_mask: torch.Tensor, tokenizer,
@@ -109,6 +114,9 @@ def apply_care(trainer, out: dict[str, Any], rewards_per_func: torch.Tensor) -> 
     if trainer._care_ref is None:
         trainer._care_ref = copy.deepcopy(trainer.accelerator.unwrap_model(trainer.model)).eval().requires_grad_(False)
         trainer._care_ref_step = step
+        if trainer._care_resume and not load_reference(trainer, trainer._care_resume):
+            logger.warning("GRPO-CARE: %s has no %s; the EMA reference restarts from the resumed policy",
+                           trainer._care_resume, REFERENCE_FILE)
     elif step - trainer._care_ref_step >= m.care_ema_every:
         ema_update(trainer._care_ref, trainer.accelerator.unwrap_model(trainer.model), m.care_ema_decay)
         trainer._care_ref_step = step
@@ -130,3 +138,27 @@ def apply_care(trainer, out: dict[str, Any], rewards_per_func: torch.Tensor) -> 
     trainer._metric("care/consistent_share", consistent.float().mean())
     trainer._metric("care/answer_confidence", conf.mean())
     trainer._metric("care/answer_found_share", ans.any(-1).float().mean())
+
+
+def save_reference(trainer, folder: str) -> None:
+    """Write the EMA reference and the step of its last update into a checkpoint folder."""
+    from safetensors.torch import save_model
+
+    if trainer._care_ref is None:
+        return
+    os.makedirs(folder, exist_ok=True)
+    save_model(trainer._care_ref, os.path.join(folder, REFERENCE_FILE), metadata={"step": str(trainer._care_ref_step)})
+
+
+def load_reference(trainer, folder: str) -> bool:
+    """Restore the EMA reference saved by :func:`save_reference`; False when the folder has none."""
+    from safetensors import safe_open
+    from safetensors.torch import load_model
+
+    path = os.path.join(folder, REFERENCE_FILE)
+    if not os.path.isfile(path):
+        return False
+    load_model(trainer._care_ref, path, device=str(next(trainer._care_ref.parameters()).device))
+    with safe_open(path, framework="pt") as f:
+        trainer._care_ref_step = int((f.metadata() or {}).get("step", trainer.state.global_step))
+    return True

@@ -29,6 +29,7 @@ DeepSpeed/FSDP, logging, checkpoints) is TRL's.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import torch
@@ -37,7 +38,7 @@ from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import RepeatSampler
 
 from perceptrl.train.batched import double_batch, split_halves
-from perceptrl.train.care import apply_care, check_care_supported
+from perceptrl.train.care import apply_care, check_care_supported, save_reference
 from perceptrl.train.checkpoints import load_checkpoint_weights
 from perceptrl.train.config import MethodConfig
 from perceptrl.train.losses import papo_loss, seq_token_mean, vppo_advantage_scale, vppo_token_dependency, vppo_token_mask
@@ -80,6 +81,7 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
         self._captured_entropies: torch.Tensor | None = None
         self._care_ref: torch.nn.Module | None = None  # GRPO-CARE's EMA reference, built at the first step
         self._care_ref_step = 0
+        self._care_resume: str | None = None  # checkpoint folder to restore the EMA reference from
         self._rewards_per_func: torch.Tensor | None = None
         self._rng_calls = 0
         super().__init__(*args, **kwargs)
@@ -164,7 +166,13 @@ class PerceptrlGRPOTrainer(GRPOTrainer):
             sampler.__class__ = EpochRepeatSampler
         return sampler
 
+    def _save_checkpoint(self, model, trial):
+        if self._care and self.args.should_save:  # before TRL's trainer_state.json, which marks the folder complete
+            save_reference(self, os.path.join(self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}"))
+        return super()._save_checkpoint(model, trial)
+
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        self._care_resume = resume_from_checkpoint
         # transformers 5 restores VLM weights non-strictly under key names that match none of the
         # module's, and only warns: restore them strictly instead (see load_checkpoint_weights).
         # DeepSpeed/FSDP restore their own checkpoint format; PEFT adapters take the stock path.
