@@ -293,8 +293,13 @@ def _summary(cfg: TrainConfig, args: Any, model: Any, n_rows: int, setup: Any) -
         if "vppo" in m.parts:
             method += f", k={m.vppo_k}, beta_min={m.vppo_beta_min}"
         method += ")"
-    if "noisy_rollout" in m.parts:
+    if m.parts & {"noisy_rollout", "vogue"}:
         method += f" (noise step {m.noise_step}/1000, {m.noise_schedule} annealing, share {m.noise_share})"
+    if "vogue" in m.parts:
+        method += f" (VOGUE alpha {m.vogue_alpha}, cap {m.vogue_bonus_max}, entropy {m.vogue_entropy_coef})"
+    if "grpo_care" in m.parts:
+        method += (f" (CARE: EMA {m.care_ema_decay} every {m.care_ema_every} steps, bonus {m.care_bonus_coef}, "
+                   f"cap {m.care_confidence_upper}, margin {m.care_margin})")
     return {
         "model": getattr(model.config, "_name_or_path", "") or cfg.model.name_or_path or type(model).__name__,
         "parameters": f"{total / 1e6:.2f}M total, {trainable / 1e6:.2f}M trainable",
