@@ -390,12 +390,7 @@ def train(
     summary = _summary(cfg, args, trainer.model, len(examples), setup)
     main = trainer.accelerator.is_main_process
     if mixture is not None:
-        from perceptrl.train.mixture import record_or_check
-
-        summary["data mixture"] = ", ".join(f"{n} ({k} rows) {w:g}->{we:g}" for n, k, w, we in
-                                            zip(mixture.names, mixture.sizes, mixture.weights, mixture.weights_end))
-        if main:
-            record_or_check(mixture, args.output_dir, resume=checkpoint is not None)
+        _record_mixture(mixture, summary, args.output_dir, main=main, resume=checkpoint is not None)
     if main:
         _print_summary(summary)
         _save_config(cfg, args.output_dir)
@@ -412,6 +407,16 @@ def train(
     return TrainResult(output_dir=str(Path(args.output_dir)), log_history=list(trainer.state.log_history),
                        model=final, processor=processor, trainer=trainer, summary=summary,
                        parameter_digest=digest, is_main_process=main)
+
+
+def _record_mixture(mixture: Any, summary: dict[str, Any], output_dir: str, *, main: bool, resume: bool) -> None:
+    """The mixture on the summary and in ``mixture.json`` (a resume with another mixture is refused)."""
+    from perceptrl.train.mixture import record_or_check
+
+    summary["data mixture"] = ", ".join(f"{n} ({k} rows) {w:g}->{we:g}" for n, k, w, we in
+                                        zip(mixture.names, mixture.sizes, mixture.weights, mixture.weights_end))
+    if main:
+        record_or_check(mixture, output_dir, resume=resume)
 
 
 def _save_config(cfg: TrainConfig, output_dir: str) -> None:
