@@ -43,3 +43,12 @@ def test_overrides_load_as_a_train_config(tmp_path):
     assert tcfg.trl["per_device_train_batch_size"] == 12 and tcfg.trl["num_generations"] == 4
     assert tcfg.judge.backend == "rules"
     assert [t["name"] for t in tcfg.rewards.terms][-1] == "perception"
+
+
+@pytest.mark.parametrize("arm", ["vogue", "grpo_care"])
+def test_new_method_arms_build_with_the_grpo_reward(tmp_path, arm):
+    cfg = DemoConfig()
+    assert reward_terms(cfg, arm) == reward_terms(cfg, "grpo")
+    tcfg = load_train_config(None, overrides=train_overrides(cfg, arm, 0, tmp_path / arm))
+    assert tcfg.method.parts == {arm} and tcfg.trl["beta"] == 0.0
+    DemoConfig(arms=("grpo", arm)).check()  # raises PerceptrlError for an unknown arm

@@ -147,16 +147,19 @@ def test_vppo_advantages_in_the_trainer_match_a_hand_recomputation(tiny_qwen25vl
 
     def spy(batch, pixel_values, **kw):
         out = original(batch, pixel_values, **kw)
-        calls.setdefault("masked" if "masked" not in calls else "clean", (pixel_values, out))
+        if kw.get("second") is not None:  # method.batched_forward: clean and masked in one doubled pass
+            calls["clean"], calls["masked"] = (pixel_values, out[0]), (kw["second"], out[1])
+        else:
+            calls.setdefault("masked" if "masked" not in calls else "clean", (pixel_values, out))
         return out
 
     trainer._forward_logps = spy
     seq_adv = {}
     orig_apply = trainer._apply_vppo
 
-    def apply(out, logp_mask):
+    def apply(out, logp_mask, logp_old=None):
         seq_adv["a"] = out["advantages"].clone()
-        return orig_apply(out, logp_mask)
+        return orig_apply(out, logp_mask, logp_old)
 
     trainer._apply_vppo = apply
     out = trainer._generate_and_score_completions([{"row_id": 0}] * 4)

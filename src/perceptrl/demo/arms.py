@@ -10,7 +10,10 @@ method (docs/methods.md §3); :data:`ARMS` names every arm the experiment knows:
 * ``perception_gate``: the perception reward also *gates* the accuracy reward (accuracy pays only
   when every annotated fact is stated right), after PEARL's "fidelity gate" (arXiv 2511.18437). PEARL
   checks perception with auxiliary rollouts on a checklist of sub-questions; here the check is the
-  rules judge on the response itself, and the threshold (all facts) is ours.
+  rules judge on the response itself, and the threshold (all facts) is ours;
+* ``vogue``, ``grpo_care``: the ``grpo`` reward, trained with VOGUE (arXiv 2510.01444) or with
+  GRPO-CARE's consistency bonus (arXiv 2506.16141; the demo's strict format has the ``<answer>``
+  block the bonus reads). Their settings are docs/methods.md's defaults.
 
 All arms of a seed start from the same warm-started weights, see the same problems in the same
 order with the same seed and step count; only the arm's reward and method differ. A
@@ -58,6 +61,8 @@ ARMS: dict[str, Arm] = {
     "noisy_rollout": Arm("NoisyRollout: GRPO reward, half the rollouts on noised images", False, "noisy_rollout"),
     "perception_r1+papo": Arm("Perception-R1 + PAPO", True, "papo"),
     "perception_gate": Arm("perception-gated accuracy (PEARL-style gate)", True, "grpo", "perception>=1.0"),
+    "vogue": Arm("VOGUE: GRPO reward, visual-uncertainty bonus on the noisy branch", False, "vogue"),
+    "grpo_care": Arm("GRPO-CARE: GRPO reward + EMA-reference consistency bonus", False, "grpo_care"),
 }
 
 

@@ -21,8 +21,9 @@ from typing import Any
 from perceptrl.config import option
 from perceptrl.errors import PerceptrlError
 from perceptrl.judge.config import JudgeConfig
+from perceptrl.train.method_checks import check_new_methods
 
-METHODS = ("grpo", "papo", "vppo", "noisy_rollout")
+METHODS = ("grpo", "papo", "vppo", "noisy_rollout", "vogue", "grpo_care")
 
 
 def _require(ok: bool, what: str, key: str, fix: str) -> None:
@@ -82,6 +83,12 @@ class DataConfig:
     validate: bool = option(True, help="Validate every row with the real processor before step 1 (the run stops "
                             "listing every bad row); off saves start-up time on a known-good set.")
     max_rows: int | None = option(None, help="Use only the first N rows; null: all.")
+    mixture: list[dict[str, Any]] | None = option(None, help=(
+        "Multi-domain data mixture (MoDoMoDo): a list of sources {path, weight, weight_end?, name?, format?, split?, "
+        "image_root?, max_rows?} used instead of data.path. Each prompt's source is drawn by the weights (linear from "
+        "weight to weight_end over training: a schedule); per-source accuracy, reward and length are logged under "
+        "mixture/<name>/. Weights trade domains against each other: MoDoMoDo finds the best mixture beats uniform "
+        "mixing. Recorded in the run folder (mixture.json); a resume with another mixture is refused."))
 
     def __post_init__(self) -> None:
         self.check()
@@ -139,8 +146,9 @@ class RewardsConfig:
 class MethodConfig:
     """Perception-aware policy optimisation (docs/methods.md). Names compose with "+", e.g. "papo+noisy_rollout"."""
 
-    name: str = option("grpo", help="grpo | papo | vppo | noisy_rollout, or a +-joined combination such as "
-                       "papo+noisy_rollout (one masked image serves PAPO and VPPO).")
+    name: str = option("grpo", help="grpo | papo | vppo | noisy_rollout | vogue | grpo_care, or a +-joined "
+                       "combination such as papo+noisy_rollout (one masked image serves PAPO and VPPO; vogue implies "
+                       "noisy_rollout's branch).")
     mask_prob: float | None = option(None, help="Probability that a patch of the masked image is blackened; null: "
                                      "the method's paper value (PAPO 0.6, VPPO 0.5).")
     mask_patch: int | None = option(None, help="Side of a masked patch in pixels; null: the processor's vision "
@@ -164,6 +172,40 @@ class MethodConfig:
     noise_midpoint: float = option(0.5, help="Sigmoid annealing: training progress (0..1) where the noise is "
                                    "halved (perceptrl's choice).")
     noise_sharpness: float = option(10.0, help="Sigmoid annealing steepness (perceptrl's choice).")
+    batched_forward: bool = option(True, help=(
+        "Compute the second-image log-probs (PAPO's masked image with gradient, VPPO's clean + masked pair) in "
+        "the same forward as the first, the batch doubled along the sample axis (perceptrl's choice; the PAPO "
+        "and VPPO papers run separate passes). Faster (one call of the vision tower and LM instead of two), at "
+        "the price of the activations of twice the rows at once: set false when that does not fit in memory."))
+    vogue_alpha: float = option(0.5, help=(
+        "VOGUE (arXiv 2510.01444): weight of the visual-uncertainty bonus alpha * U_i added to a noisy-branch "
+        "rollout's advantage, U_i its mean raw-vs-noised divergence. Larger explores visually uncertain rollouts "
+        "more, at the risk of rewarding image-sensitivity over correctness (value ours: not published where we read)."))
+    vogue_bonus_max: float = option(0.5, help=(
+        "VOGUE: cap on the advantage bonus, so that a very uncertain rollout cannot outweigh the reward signal "
+        "(GRPO advantages are ~unit scale; value ours)."))
+    vogue_u_max: float = option(10.0, help=(
+        "VOGUE: clamp on the per-token divergence cosh(d) - 1 before averaging (as VPPO's s_max; value ours)."))
+    vogue_entropy_coef: float = option(0.01, help=(
+        "VOGUE token-entropy bonus: -coef * mean token entropy added to the loss (0 turns it off). Higher keeps "
+        "exploration up longer, too high destabilises training (value ours)."))
+    care_ema_decay: float = option(0.995, help=(
+        "GRPO-CARE (arXiv 2506.16141): decay of the EMA reference, ref <- d*ref + (1-d)*policy (paper: 0.995). "
+        "Closer to 1 is a slower, steadier judge of consistency; lower follows the policy and rewards its own habits."))
+    care_ema_every: int = option(10, help=(
+        "GRPO-CARE: optimizer steps between EMA updates of the reference (paper: 10). The reference is a second "
+        "full copy of the policy in memory."))
+    care_bonus_coef: float = option(0.5, help=(
+        "GRPO-CARE: the consistency bonus is coef * accuracy for accurate, consistent rollouts (paper: 0.5). "
+        "Higher favours coherent reasoning more against plain correctness."))
+    care_confidence_upper: float | None = option(0.95, help=(
+        "GRPO-CARE: cap on the reference's answer likelihood before the group comparison (paper: 0.95), so "
+        "near-certain answers do not raise the bar for the rest of the group; null: no cap."))
+    care_margin: float = option(0.01, help=(
+        "GRPO-CARE: a rollout is consistent when its answer likelihood is at least the accurate rollouts' mean "
+        "minus this margin (paper: 0.01; 0 in its stricter variant)."))
+    care_accuracy_reward: str = option("accuracy", help=(
+        "GRPO-CARE: the reward term whose value is the accuracy the bonus is based on (the hybrid's term name)."))
 
     def __post_init__(self) -> None:
         self.check()
@@ -259,6 +301,19 @@ def _check_trl(body: dict[str, Any], where: str) -> None:
                  f"give trl.{key} a {base.__name__}")
 
 
+def _check_across(parts: dict[str, Any], where: str) -> None:
+    """Checks that need two sections: VOGUE / GRPO-CARE options against ``trl`` (CARE trains without KL), and a
+    data mixture instead of ``data.path``."""
+    check_new_methods(parts["method"], parts["trl"], where)
+    data = parts["data"]
+    if data.mixture is not None:
+        from perceptrl.train.mixture import parse_mixture
+
+        parse_mixture(data.mixture, where)
+        _require(not data.path and data.max_rows is None, "data.mixture replaces data.path and data.max_rows",
+                 f"{where}: data", "list every dataset under data.mixture (max_rows per source), and unset data.path")
+
+
 def _recipe():
     from perceptrl.config.recipe import Recipe
 
@@ -271,6 +326,7 @@ def config_from_dict(raw: dict[str, Any], *, source: str | None = None,
     where = source or "<config>"
     parts, explicit = _recipe().build(raw, overrides, where)
     _check_trl(parts["trl"], where)
+    _check_across(parts, where)
     return TrainConfig(**parts, source=source, explicit=frozenset(explicit))
 
 

@@ -35,33 +35,49 @@ class TrainResult:
     is_main_process: bool = True
 
 
-def _load_examples(cfg: TrainConfig, train_examples: list[Example] | None) -> list[Example]:
-    if train_examples is None:
+def _read_source(cfg: TrainConfig, path: str, *, format: str, split: str | None, image_root: str | None,
+                 where: str) -> list[Example]:
+    """One dataset: a file, folder or hub id (any format read_examples reads), or ``synth:N``."""
+    if path.startswith("synth:"):  # procedural problems, e.g. "synth:64" (the CPU demo's data)
+        from perceptrl.synth import generate
+
+        try:
+            n = int(path.split(":", 1)[1])
+        except ValueError:
+            raise PerceptrlError(f"bad synthetic data spec {path!r}", where=where,
+                                 fix="write synth:N, e.g. synth:64") from None
+        return generate(n, seed=int(cfg.trl.get("seed", 42)))
+    from perceptrl.data.io import read_examples
+
+    return read_examples(path, format=format, split=split, image_root=image_root)
+
+
+def _load_examples(cfg: TrainConfig, train_examples: list[Example] | None) -> tuple[list[Example], Any]:
+    """The training rows, and the :class:`~perceptrl.train.mixture.Mixture` when ``data.mixture`` is set."""
+    where = cfg.source or "<config>"
+    mixture = None
+    if train_examples is None and cfg.data.mixture:
+        from perceptrl.train.mixture import load_mixture
+
+        def read(e: dict[str, Any]) -> list[Example]:
+            return _read_source(cfg, str(e["path"]), format=e.get("format", cfg.data.format),
+                                split=e.get("split", cfg.data.split), image_root=e.get("image_root", cfg.data.image_root),
+                                where=f"{where}: data.mixture ({e['name']})")
+
+        train_examples, mixture = load_mixture(cfg.data.mixture, where, read)
+    elif train_examples is None:
         if not cfg.data.path:
-            raise PerceptrlError("no training data", where=f"{cfg.source or '<config>'}: data.path",
-                                 fix="set data.path (a file, folder or dataset id), or pass train_examples=")
-        path = str(cfg.data.path)
-        if path.startswith("synth:"):  # procedural problems, e.g. "synth:64" (the CPU demo's data)
-            from perceptrl.synth import generate
-
-            try:
-                n = int(path.split(":", 1)[1])
-            except ValueError:
-                raise PerceptrlError(f"bad synthetic data spec {path!r}", where=f"{cfg.source or '<config>'}: data.path",
-                                     fix="write synth:N, e.g. synth:64") from None
-            train_examples = generate(n, seed=int(cfg.trl.get("seed", 42)))
-        else:
-            from perceptrl.data.io import read_examples
-
-            train_examples = read_examples(path, format=cfg.data.format, split=cfg.data.split,
-                                           image_root=cfg.data.image_root)
+            raise PerceptrlError("no training data", where=f"{where}: data.path",
+                                 fix="set data.path (a file, folder or dataset id) or data.mixture, or pass train_examples=")
+        train_examples = _read_source(cfg, str(cfg.data.path), format=cfg.data.format, split=cfg.data.split,
+                                      image_root=cfg.data.image_root, where=f"{where}: data.path")
     examples = list(train_examples)
-    if cfg.data.max_rows is not None:
+    if cfg.data.max_rows is not None and mixture is None:
         examples = examples[: cfg.data.max_rows]
     if not examples:
         raise PerceptrlError("the training set is empty", where=str(cfg.data.path or "train_examples"),
                              fix="point data.path at a non-empty dataset")
-    return examples
+    return examples, mixture
 
 
 def _check_rows_fill_a_batch(cfg: TrainConfig, args: Any, n_rows: int) -> None:
@@ -271,8 +287,13 @@ def _summary(cfg: TrainConfig, args: Any, model: Any, n_rows: int, setup: Any) -
         if "vppo" in m.parts:
             method += f", k={m.vppo_k}, beta_min={m.vppo_beta_min}"
         method += ")"
-    if "noisy_rollout" in m.parts:
+    if m.parts & {"noisy_rollout", "vogue"}:
         method += f" (noise step {m.noise_step}/1000, {m.noise_schedule} annealing, share {m.noise_share})"
+    if "vogue" in m.parts:
+        method += f" (VOGUE alpha {m.vogue_alpha}, cap {m.vogue_bonus_max}, entropy {m.vogue_entropy_coef})"
+    if "grpo_care" in m.parts:
+        method += (f" (CARE: EMA {m.care_ema_decay} every {m.care_ema_every} steps, bonus {m.care_bonus_coef}, "
+                   f"cap {m.care_confidence_upper}, margin {m.care_margin})")
     return {
         "model": getattr(model.config, "_name_or_path", "") or cfg.model.name_or_path or type(model).__name__,
         "parameters": f"{total / 1e6:.2f}M total, {trainable / 1e6:.2f}M trainable",
@@ -322,7 +343,7 @@ def train(
         from perceptrl.train.rewards_setup import check_rewards
 
         check_rewards(cfg)  # unknown reward terms / modules fail before the model is loaded
-    examples = _load_examples(cfg, train_examples)
+    examples, mixture = _load_examples(cfg, train_examples)
     _check_rows_fill_a_batch(cfg, args, len(examples))  # 0 steps would otherwise "succeed"
     if reward_funcs is None:
         _check_annotations(cfg, examples)
@@ -358,9 +379,12 @@ def train(
         callbacks=callbacks,
         method=cfg.method,
         rows=rows,
+        mixture=mixture,
     )
     summary = _summary(cfg, args, trainer.model, len(examples), setup)
     main = trainer.accelerator.is_main_process
+    if mixture is not None:
+        _record_mixture(mixture, summary, args.output_dir, main=main, resume=checkpoint is not None)
     if main:
         _print_summary(summary)
         _save_config(cfg, args.output_dir)
@@ -377,6 +401,16 @@ def train(
     return TrainResult(output_dir=str(Path(args.output_dir)), log_history=list(trainer.state.log_history),
                        model=final, processor=processor, trainer=trainer, summary=summary,
                        parameter_digest=digest, is_main_process=main)
+
+
+def _record_mixture(mixture: Any, summary: dict[str, Any], output_dir: str, *, main: bool, resume: bool) -> None:
+    """The mixture on the summary and in ``mixture.json`` (a resume with another mixture is refused)."""
+    from perceptrl.train.mixture import record_or_check
+
+    summary["data mixture"] = ", ".join(f"{n} ({k} rows) {w:g}->{we:g}" for n, k, w, we in
+                                        zip(mixture.names, mixture.sizes, mixture.weights, mixture.weights_end))
+    if main:
+        record_or_check(mixture, output_dir, resume=resume)
 
 
 def _save_config(cfg: TrainConfig, output_dir: str) -> None:
