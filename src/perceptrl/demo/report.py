@@ -30,6 +30,7 @@ from perceptrl.demo.arms import ARMS
 from perceptrl.demo.curves import curve as _curve
 from perceptrl.demo.curves import mean_curve as _mean_curve
 from perceptrl.demo.curves import plot_curves
+from perceptrl.demo.settings_text import settings_lines
 
 METRICS = ("accuracy", "perception", "format")
 METRIC_NAMES = {"accuracy": "answer accuracy", "perception": "perception accuracy", "format": "strict format"}
@@ -199,8 +200,10 @@ def _perception_sentence(summary: dict[str, Any], arm: str) -> str:
         return ""
 
     def move(f: dict[str, Any]) -> str:
-        word = "rose" if f["diff"] > 0 else "fell" if f["diff"] < 0 else "stayed"
-        return f"{word} from {f['base']:.1%} to {f['arm']:.1%} (p = {_p(f['p'])})"
+        d = round(f["diff"], 3)  # the report's resolution: 0.1 point
+        if d == 0:
+            return f"stayed at {f['arm']:.1%} (p = {_p(f['p'])})"
+        return f"{'rose' if d > 0 else 'fell'} from {f['base']:.1%} to {f['arm']:.1%} (p = {_p(f['p'])})"
 
     text = f" Against the warm start, facts stated correctly {move(fb)} under {base} and {move(fa)} under {arm}"
     if fa["diff"] < 0 and fa["p"] < 0.05 and fa["arm"] > fb["arm"]:
@@ -297,7 +300,36 @@ def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: st
         f"| SFT warm start (step 0) | {_ci(agg['warm_start.accuracy'])} | {_ci(agg['warm_start.perception'])} | "
         f"{_ci(agg['warm_start.format'])} | | | | |",
     ]
-    for arm in arms:
+    lines += _arm_rows(summary)
+    rl = summary["rl_works"]
+    lines += ["", _rl_sentence(summary) + f" Seeds above the warm start: {rl['seeds_above_warm_start'] or 'none'}.",
+              ""]
+    lines += _paired_lines(summary)
+    if summary.get("groups"):
+        from perceptrl.demo.groups import render
+
+        lines += render(summary["groups"], arms)
+    lines += ["## Per seed (final held-out answer accuracy / perception accuracy)", "",
+              "| seed | warm start | " + " | ".join(arms) + " |", "|---|---|" + "---|" * len(arms)]
+    for r in summary["per_seed"]:
+        cells = [f"{r[a]['accuracy']:.1%} / {r[a]['perception']:.1%}" for a in arms]
+        lines.append(f"| {r['seed']} | {r['warm_start']['accuracy']:.1%} / {r['warm_start']['perception']:.1%} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    lines += settings_lines(cfg)
+    last = arms[-1]
+    samples = run.arms[(summary["seeds"][0], last)]["evals"][-1].get("samples") or []
+    if samples:
+        lines += ["", f"## Sample held-out responses ({last}, seed {summary['seeds'][0]}, final step)", ""]
+        for s in samples:
+            lines += ["```", s, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _arm_rows(summary: dict[str, Any]) -> list[str]:
+    """One row of the results table per arm: intervals, p vs the baseline, steps, change vs the warm start."""
+    agg, lines = summary["aggregate"], []
+    for arm in summary["arms"]:
         c = summary["comparisons"].get(arm)
         p_ans = _p(c["answers"]["p"]) if c else "(baseline)"
         p_f = _p(c["facts"]["p"]) if c and c["facts"] else ("(baseline)" if not c else "—")
@@ -308,9 +340,12 @@ def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: st
             dw += f" / {vw['facts']['diff']:+.1%} ({_p(vw['facts']['p'])})"
         lines.append(f"| {label(arm)} (`{arm}`) | {_ci(agg[arm + '.accuracy'])} | {_ci(agg[arm + '.perception'])} | "
                      f"{_ci(agg[arm + '.format'])} | {p_ans} | {p_f} | {ratio} | {dw} |")
-    rl = summary["rl_works"]
-    lines += ["", _rl_sentence(summary) + f" Seeds above the warm start: {rl['seeds_above_warm_start'] or 'none'}.",
-              ""]
+    return lines
+
+
+def _paired_lines(summary: dict[str, Any]) -> list[str]:
+    """The paired-comparison table (McNemar counts, p, minimum detectable effect) per arm and kind."""
+    base, lines = summary["baseline"], []
     if summary["comparisons"]:
         lines += ["## Paired comparisons and power", "",
                   f"| arm vs {base} | items | both right | only {base} | only arm | both wrong | p | "
@@ -324,38 +359,8 @@ def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: st
                 lines.append(f"| {arm}: {kind} | {m['n']} | {m['both_correct']} | {m['base_only']} | {m['arm_only']} | "
                              f"{m['neither']} | {_p(m['p'])} | {_pct(m['mde'])} |")
         lines.append("")
-    if summary.get("groups"):
-        from perceptrl.demo.groups import render
+    return lines
 
-        lines += render(summary["groups"], arms)
-    lines += ["## Per seed (final held-out answer accuracy / perception accuracy)", "",
-              "| seed | warm start | " + " | ".join(arms) + " |", "|---|---|" + "---|" * len(arms)]
-    for r in summary["per_seed"]:
-        cells = [f"{r[a]['accuracy']:.1%} / {r[a]['perception']:.1%}" for a in arms]
-        lines.append(f"| {r['seed']} | {r['warm_start']['accuracy']:.1%} / {r['warm_start']['perception']:.1%} | "
-                     + " | ".join(cells) + " |")
-    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
-    lines += [
-        "",
-        "## Settings",
-        "",
-        f"- SFT warm start: {cfg.sft_steps} steps × {cfg.sft_batch_size} problems, lr {cfg.sft_learning_rate:g} "
-        "(TRL SFTTrainer, completion-only loss on the synthetic chains of thought).",
-        f"- GRPO: {cfg.grpo_steps} steps × {cfg.prompts_per_step} prompts × {cfg.num_generations} rollouts, "
-        f"lr {cfg.grpo_learning_rate:g}, temperature {cfg.temperature:g}, max {cfg.max_completion_length} tokens, "
-        f"no KL (Perception-R1), DAPO token-mean loss, clip 0.2/0.3; held-out evaluation every {cfg.eval_every} steps.",
-        f"- Rewards: 0.9·accuracy + 0.1·format(strict) + repetition penalty; arms with perception add "
-        f"{cfg.perception_weight:g}·perception (rules judge). Prompt template: {cfg.template}.",
-        "- Full settings: `config.json`; raw numbers and every per-item final result: `results.json`; per-job "
-        "logs and weights: `runs/seed-*/`.",
-    ]
-    last = arms[-1]
-    samples = run.arms[(summary["seeds"][0], last)]["evals"][-1].get("samples") or []
-    if samples:
-        lines += ["", f"## Sample held-out responses ({last}, seed {summary['seeds'][0]}, final step)", ""]
-        for s in samples:
-            lines += ["```", s, "```"]
-    return "\n".join(lines) + "\n"
 
 
 def per_item_results(run, summary: dict[str, Any]) -> dict[str, Any]:

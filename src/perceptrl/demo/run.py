@@ -216,60 +216,77 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
 
     total = cfg.seeds * (cfg.sft_steps + len(cfg.arms) * cfg.grpo_steps)
     bar = tqdm(total=total, desc=desc, unit="step", disable=not show_progress)
-    warm: dict[int, dict[str, Any]] = {}
-    arms: dict[tuple[int, str], dict[str, Any]] = {}
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx,
                                                        initializer=_worker_init) as pool:
-        q = manager.Queue()
-        pending: dict[Future, tuple] = {}
-        ran = 0
-
-        def submit_arms(s: int) -> None:
-            for a in cfg.arms:
-                done = _load_done(seed_dirs[s] / f"arm-{a}.json")
-                if done is not None:
-                    arms[(s, a)] = done
-                    bar.update(cfg.grpo_steps)
-                else:
-                    pending[pool.submit(arm_job, cfg, s, a, str(seed_dirs[s]), q)] = ("arm", s, a)
-
+        jobs = _Jobs(cfg, pool, manager.Queue(), bar, seed_dirs, out)
         for s in seeds:
-            done = _load_done(seed_dirs[s] / "warmstart.json")
-            if done is not None and (seed_dirs[s] / "warmstart").is_dir():
-                warm[s] = done
-                bar.update(cfg.sft_steps)
-                submit_arms(s)
-            else:
-                pending[pool.submit(warm_start_job, cfg, s, str(seed_dirs[s]), q)] = ("warm", s, None)
-        while pending:
-            done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
-            _drain(q, bar)
-            for fut in done:
-                kind, s, arm = pending.pop(fut)
-                ran += 1
-                try:
-                    res = fut.result()
-                except PerceptrlError:
-                    raise
-                except Exception as e:  # noqa: BLE001 - name the job that failed; results so far are on disk
-                    raise RuntimeError(f"demo job {kind} seed={s} arm={arm} failed: {e!r}; finished jobs are in "
-                                       f"{out / 'runs'}") from e
-                if kind == "warm":
-                    warm[s] = res
-                    bar.set_postfix_str(f"seed {s} warm start: acc {res['eval']['accuracy']:.2f}")
-                    submit_arms(s)
-                else:
-                    arms[(s, arm)] = res
-                    last = res["evals"][-1] if res["evals"] else {}
-                    bar.set_postfix_str(f"seed {s} arm {arm}: acc {last.get('accuracy', float('nan')):.2f}")
-        _drain(q, bar)
+            jobs.start_seed(s)
+        jobs.wait_all()
+    warm, arms, ran = jobs.warm, jobs.arms, jobs.ran
     bar.close()
     seconds = time.time() - t0
     run = DemoRun(out_dir=out, cfg=cfg, warm=warm, arms=arms, seconds=seconds,
                   invocations=_record_invocation(out, seconds if ran else None))
     write_report(run, title=title)
     return run
+
+
+class _Jobs:
+    """The jobs of one invocation: a warm start per seed (read back when finished), then its arms."""
+
+    def __init__(self, cfg: DemoConfig, pool: ProcessPoolExecutor, q: Any, bar: Any, seed_dirs: dict[int, Path],
+                 out: Path) -> None:
+        self.cfg, self.pool, self.q, self.bar, self.seed_dirs, self.out = cfg, pool, q, bar, seed_dirs, out
+        self.warm: dict[int, dict[str, Any]] = {}
+        self.arms: dict[tuple[int, str], dict[str, Any]] = {}
+        self.pending: dict[Future, tuple] = {}
+        self.ran = 0
+
+    def start_seed(self, s: int) -> None:
+        d = self.seed_dirs[s]
+        done = _load_done(d / "warmstart.json")
+        if done is not None and (d / "warmstart").is_dir():
+            self.warm[s] = done
+            self.bar.update(self.cfg.sft_steps)
+            self._submit_arms(s)
+        else:
+            self.pending[self.pool.submit(warm_start_job, self.cfg, s, str(d), self.q)] = ("warm", s, None)
+
+    def _submit_arms(self, s: int) -> None:
+        for a in self.cfg.arms:
+            done = _load_done(self.seed_dirs[s] / f"arm-{a}.json")
+            if done is not None:
+                self.arms[(s, a)] = done
+                self.bar.update(self.cfg.grpo_steps)
+            else:
+                self.pending[self.pool.submit(arm_job, self.cfg, s, a, str(self.seed_dirs[s]), self.q)] = ("arm", s, a)
+
+    def wait_all(self) -> None:
+        while self.pending:
+            done, _ = wait(list(self.pending), timeout=0.5, return_when=FIRST_COMPLETED)
+            _drain(self.q, self.bar)
+            for fut in done:
+                self._finish(fut, *self.pending.pop(fut))
+        _drain(self.q, self.bar)
+
+    def _finish(self, fut: Future, kind: str, s: int, arm: str | None) -> None:
+        self.ran += 1
+        try:
+            res = fut.result()
+        except PerceptrlError:
+            raise
+        except Exception as e:  # noqa: BLE001 - name the job that failed; results so far are on disk
+            raise RuntimeError(f"demo job {kind} seed={s} arm={arm} failed: {e!r}; finished jobs are in "
+                               f"{self.out / 'runs'}") from e
+        if kind == "warm":
+            self.warm[s] = res
+            self.bar.set_postfix_str(f"seed {s} warm start: acc {res['eval']['accuracy']:.2f}")
+            self._submit_arms(s)
+        else:
+            self.arms[(s, arm)] = res
+            last = res["evals"][-1] if res["evals"] else {}
+            self.bar.set_postfix_str(f"seed {s} arm {arm}: acc {last.get('accuracy', float('nan')):.2f}")
 
 
 def _record_invocation(out: Path, seconds: float | None) -> tuple[float, ...]:
