@@ -19,11 +19,8 @@ REASON = "Long because:"
 
 #: path under src/ -> names over the limits ("<module>" for the module's length), owned by others
 ALLOWED: dict[str, set[str]] = {
-    "perceptrl/train/run.py": {"<module>", "train"},  # methods helper (train/)
     "perceptrl/demo/report.py": {"<module>", "render_markdown"},  # lead (demo/)
     "perceptrl/demo/run.py": {"run_demo"},  # lead (demo/)
-    "perceptrl/eval/harness_lmms.py": {"<module>"},  # evalparity helper
-    "perceptrl/eval/runner.py": {"score_run"},  # evalparity helper
 }
 
 
