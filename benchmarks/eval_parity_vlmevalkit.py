@@ -98,7 +98,7 @@ class FakeLLM:
 
 
 def verse_extraction(line: dict) -> str:
-    from perceptrl.eval.harness_lmms import reasoning_extract
+    from perceptrl.eval.harness_lmms_reasoning import reasoning_extract
 
     return line.get("llm_extraction") or reasoning_extract(line["response"].strip()) or line["response"].strip()
 

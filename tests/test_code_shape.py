@@ -18,16 +18,7 @@ MAX_FUNCTION_LINES = 60
 REASON = "Long because:"
 
 #: path under src/ -> names over the limits ("<module>" for the module's length), owned by others
-ALLOWED: dict[str, set[str]] = {
-    "perceptrl/train/run.py": {"<module>", "train"},  # methods helper (train/)
-    "perceptrl/eval/harness_lmms.py": {"<module>"},  # evalparity helper
-    "perceptrl/eval/runner.py": {"score_run"},  # evalparity helper
-}
-
-
-def _is_cli(rel: str) -> bool:
-    """Every ``cli.py`` belongs to the config helper's rework (issue 13 §1)."""
-    return rel.endswith("/cli.py")
+ALLOWED: dict[str, set[str]] = {}
 
 
 def _over_limits(path: Path) -> set[str]:
@@ -51,8 +42,6 @@ def _modules() -> list[tuple[str, Path]]:
 def test_no_module_or_function_over_the_limits():
     bad = []
     for rel, path in _modules():
-        if _is_cli(rel):
-            continue
         extra = _over_limits(path) - ALLOWED.get(rel, set())
         bad += [f"{rel}: {name}" for name in sorted(extra)]
     assert not bad, (f"over {MAX_MODULE_LINES} lines per module / {MAX_FUNCTION_LINES} per function, "

@@ -25,7 +25,7 @@ def _no_model_load(monkeypatch):
     def fail(*a, **k):
         raise AssertionError("the model was loaded before the error")
 
-    monkeypatch.setattr(run_mod, "_load_model", fail)
+    monkeypatch.setattr(run_mod, "load_model", fail)
 
 
 def test_bad_rows_are_all_listed_before_the_weights_load(tiny_qwen25vl_dir, tmp_path, monkeypatch):

@@ -32,8 +32,8 @@ def _stop_at_processor(monkeypatch):
     def stop(*a, **k):
         raise _Stop
 
-    monkeypatch.setattr(run_mod, "_load_processor", stop)
-    monkeypatch.setattr(run_mod, "_load_model", stop)
+    monkeypatch.setattr(run_mod, "load_processor_for", stop)
+    monkeypatch.setattr(run_mod, "load_model", stop)
 
 
 def test_fewer_rows_than_one_batch_is_refused_before_anything_loads(tmp_path, monkeypatch):
@@ -45,24 +45,6 @@ def test_fewer_rows_than_one_batch_is_refused_before_anything_loads(tmp_path, mo
     assert "per_device_train_batch_size" in e.value.fix
     with pytest.raises(_Stop):  # two rows fill it
         train(cfg, train_examples=generate(2, seed=0))
-
-
-def test_expected_steps_count_only_whole_batches(tmp_path):
-    from perceptrl.train.run import _grpo_args, _summary
-    from perceptrl.train.rewards_setup import RewardSetup
-
-    cfg = _cfg(tmp_path, "trl.per_device_train_batch_size=4", "trl.num_train_epochs=1")  # 2 prompts per step
-    args = _grpo_args(cfg)
-
-    class _Model:  # _summary reads only parameter counts and the config's name
-        config = type("C", (), {"_name_or_path": "m"})()
-
-        def parameters(self):
-            return []
-
-    model = _Model()
-    s = _summary(cfg, args, model, 3, RewardSetup(funcs=[], weights=[], names=[]))
-    assert s["expected steps"] == 1  # 3 rows: one whole batch of 2, the third row is dropped (was 2)
 
 
 def _unannotated(n):

@@ -201,10 +201,10 @@ def _pixel_bounds(processor, min_pixels: int | None, max_pixels: int | None):
     if ip is None or (min_pixels is None and max_pixels is None):
         yield
         return
-    from perceptrl.train.run import _set_pixel_bounds  # the one helper training uses
+    from perceptrl.train.model_setup import set_pixel_bounds  # the one helper training uses
 
     saved = {k: getattr(ip, k) for k in ("size", "min_pixels", "max_pixels") if hasattr(ip, k)}
-    _set_pixel_bounds(processor, min_pixels, max_pixels)
+    set_pixel_bounds(processor, min_pixels, max_pixels)
     try:
         yield
     finally:
@@ -252,35 +252,12 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
     run = Path(run_dir)
     config, items, responses = load_run(run)
     by_key = {item_key(it): it for it in items}
-    if protocol.scorer == "judge":
-        if judge is None:
-            raise PerceptrlError(
-                f"protocol {protocol.name} needs an LLM judge", where="--protocol",
-                fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)",
-            )
-        verdicts = judge.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
-    elif protocol.scorer in HARNESSES:
-
-        scorer = harness_scorer(protocol.scorer, judge)  # lmms_eval, vlmevalkit
-        verdicts = scorer.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
-        judge = scorer if scorer.client is not None else None  # the settings recorded are the ones used
-    else:
-        verdicts = [score_response(r["response"], by_key[item_key(r)]) for r in responses]
+    verdicts, judge = _verdicts(protocol, judge, responses, by_key)
     rows = [
         {"bench": r["bench"], "id": r["id"], "sample": r["sample"], **v}
         for r, v in zip(responses, verdicts)
         if item_key(r) in by_key
     ]
-    per_item: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for row in rows:
-        per_item[(row["bench"], str(row["id"]))].append(1.0 if row["correct"] else 0.0)
-    benches: dict[str, Any] = {}
-    items_by_bench: dict[str, list[dict]] = defaultdict(list)
-    for it in items:
-        items_by_bench[it["bench"]].append(it)
-    for bench, its in items_by_bench.items():
-        scores = {str(it["id"]): sum(v) / len(v) for it in its if (v := per_item.get((bench, str(it["id"]))))}
-        benches[bench] = bench_metrics(base_name(bench), its, scores)
     run_decoding = config.get("decoding") or {}  # imported runs do not know their decoding
     summary = {
         "run": str(run),
@@ -293,7 +270,7 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
         "decoding_mismatch": run_decoding.get("temperature") != protocol.decoding.temperature
         or run_decoding.get("num_samples") != protocol.decoding.num_samples,
         "n_responses": len(rows),
-        "benches": benches,
+        "benches": _metrics_by_bench(items, rows),
     }
     unresolved = sum(1 for r in rows if r.get("extracted_by") == "unresolved")
     if unresolved:
@@ -304,13 +281,50 @@ def score_run(run_dir: str | Path, protocol: Protocol, *, judge=None, write: boo
         summary["judge_usage"] = dict(judge.client.usage)
         summary["judge_errors"] = sum(1 for r in rows if r.get("judge_error"))
     if write:
-        write_text_atomic(
-            run / "scores" / f"{protocol.name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        )
-        write_json_atomic(run / "scores" / f"{protocol.name}.json", summary)
-        if protocol.name == config.get("protocol"):
-            write_json_atomic(run / "summary.json", summary)
+        _write_scores(run, protocol.name, rows, summary, run_protocol=config.get("protocol"))
     return summary
+
+
+def _verdicts(protocol: Protocol, judge, responses: list[dict], by_key: dict) -> tuple[list[dict], Any]:
+    """One verdict per response under the protocol's scorer, and the judge whose settings are recorded."""
+    if protocol.scorer == "judge":
+        if judge is None:
+            raise PerceptrlError(
+                f"protocol {protocol.name} needs an LLM judge", where="--protocol",
+                fix="pass --judge-base-url URL --judge-model NAME (an OpenAI-compatible server)",
+            )
+        return judge.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses]), judge
+    if protocol.scorer in HARNESSES:
+        scorer = harness_scorer(protocol.scorer, judge)  # lmms_eval, vlmevalkit
+        verdicts = scorer.score([r["response"] for r in responses], [by_key[item_key(r)] for r in responses])
+        return verdicts, (scorer if scorer.client is not None else None)  # the settings recorded are the ones used
+    return [score_response(r["response"], by_key[item_key(r)]) for r in responses], judge
+
+
+def _metrics_by_bench(items: list[dict], rows: list[dict]) -> dict[str, Any]:
+    """Each bench's metrics over its items, an item scoring the mean correctness of its samples."""
+    per_item: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for row in rows:
+        per_item[(row["bench"], str(row["id"]))].append(1.0 if row["correct"] else 0.0)
+    items_by_bench: dict[str, list[dict]] = defaultdict(list)
+    for it in items:
+        items_by_bench[it["bench"]].append(it)
+    benches: dict[str, Any] = {}
+    for bench, its in items_by_bench.items():
+        scores = {str(it["id"]): sum(v) / len(v) for it in its if (v := per_item.get((bench, str(it["id"]))))}
+        benches[bench] = bench_metrics(base_name(bench), its, scores)
+    return benches
+
+
+def _write_scores(run: Path, protocol_name: str, rows: list[dict], summary: dict[str, Any], *,
+                  run_protocol: str | None) -> None:
+    """``scores/<protocol>.jsonl`` and ``.json``; ``summary.json`` too when it is the run's own protocol."""
+    write_text_atomic(
+        run / "scores" / f"{protocol_name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    )
+    write_json_atomic(run / "scores" / f"{protocol_name}.json", summary)
+    if protocol_name == run_protocol:
+        write_json_atomic(run / "summary.json", summary)
 
 
 def load_model_default(name: str, backend: str = "hf") -> tuple[Any, Any]:
