@@ -13,3 +13,8 @@ LINEAR_SCAN_S = 10.0
 #: slack over a batch budget, deadline or kill time (forking a replacement worker, starting a
 #: thread, scheduling on a busy machine); the stalls these tests guard against last 30 s or more
 DEADLINE_SLACK_S = 5.0
+
+#: a command refused before any work: argument parsing and config checks only (imports included:
+#: a cold ``import trl`` alone takes 5-10 s on a loaded core); the work it must not start (a warm
+#: start) takes minutes
+REFUSED_BEFORE_WORK_S = 60.0

@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+from bounds import REFUSED_BEFORE_WORK_S
 
 from perceptrl.cli import main
 
@@ -21,7 +22,7 @@ def test_bad_settings_exit_2_before_work(tmp_path, capsys, argv, needle):
     assert main(["demo", *argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
-    assert time.time() - t < 5
+    assert time.time() - t < REFUSED_BEFORE_WORK_S
     assert not (tmp_path / "out").exists()
 
 

@@ -19,6 +19,7 @@ from perceptrl.synth import DIFFICULTIES, corpus, generate, solve
 from perceptrl.synth.text_only import text_only_accuracy
 
 NEW_KEYS = ("answer_format", "shortcut", "lucky_readings")
+NEW_SCENE_KEYS = ("color",)
 # sha256 of generate(12, …) computed on main (36e4976) before multiple choice existed: raw pixels
 # plus every field (metadata without the keys added since) of every problem.
 FROZEN = {
@@ -37,6 +38,8 @@ def _digest(examples) -> str:
         h.update(buf.getvalue())
         row = {k: v for k, v in asdict(ex).items() if k not in ("images", "root")}
         row["metadata"] = {k: v for k, v in row["metadata"].items() if k not in NEW_KEYS}
+        if isinstance(row["metadata"].get("scene"), dict):  # the chart's colour name, recorded since (teacher)
+            row["metadata"]["scene"] = {k: v for k, v in row["metadata"]["scene"].items() if k not in NEW_SCENE_KEYS}
         h.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
     return h.hexdigest()
 

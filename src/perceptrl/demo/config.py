@@ -116,5 +116,6 @@ EXPERIMENT = dict(
     seeds=5,
     n_eval=256,
     grpo_steps=60,
-    arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo", "perception_gate"),
+    arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo", "perception_gate", "vogue",
+          "grpo_care"),
 )

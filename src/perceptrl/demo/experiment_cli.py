@@ -18,7 +18,7 @@ TITLE = "# perceptrl experiment: which perception-aware method helps a tiny VLM,
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "experiment",
-        help="every method as an arm (GRPO, Perception-R1, PAPO, VPPO, NoisyRollout, Perception-R1+PAPO), "
+        help="every method as an arm (GRPO, Perception-R1, PAPO, VPPO, NoisyRollout, Perception-R1+PAPO, perception gate, VOGUE, GRPO-CARE), "
         "powered, offline",
         description="Synthetic problems -> tiny Qwen2.5-VL -> one SFT warm start per seed -> one GRPO job per arm "
         "(same warm start, steps and problems) -> held-out evaluation -> OUT/report.md (table with 95% intervals, "

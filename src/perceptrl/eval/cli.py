@@ -149,9 +149,11 @@ def cmd_report(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from perceptrl.eval.importers import import_results
-
-    summary = import_results(args.harness, args.files, args.out, model=args.model)
+    if args.harness == "vlmevalkit":
+        from perceptrl.eval.import_vlmevalkit import import_vlmevalkit as importer
+    else:
+        from perceptrl.eval.importers import import_lmms_eval as importer
+    summary = importer(args.files, args.out, model=args.model)
     _print_summary(summary)
     print(f"imported into: {args.out} (scores under protocol {summary['protocol']})")
     return 0

@@ -152,13 +152,3 @@ def write_imported_run(out: Path, config: dict, items: list[dict], responses: li
     write_json_atomic(out / "summary.json", summary)
     write_json_atomic(out / RUN_FILE, config)
     return summary
-
-
-def import_results(harness: str, files: Sequence[str | Path], out_dir: str | Path, *,
-                   model: str | None = None) -> dict[str, Any]:
-    """``perceptrl eval import --from HARNESS FILES``: the importer of that harness."""
-    if harness == "vlmevalkit":
-        from perceptrl.eval.import_vlmevalkit import import_vlmevalkit
-
-        return import_vlmevalkit(files, out_dir, model=model)
-    return import_lmms_eval(files, out_dir, model=model)
