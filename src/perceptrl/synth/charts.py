@@ -60,15 +60,13 @@ def make(rng: random.Random, difficulty: int, size: int) -> Scene:
         asked.sort(key=lambda b: b["label"])
     labels = [b["label"] for b in asked]
     hs = [b["height"] for b in asked]
+    answer, step = arithmetic(hs, op)
     if op == "sum":
-        answer = sum(hs)
         names = ", ".join(f"bar {x}" for x in labels[:-1]) + f" and bar {labels[-1]}"
         question = f"What is the sum of the heights of {names}?"
-        steps = [" + ".join(map(str, hs)) + f" = {answer}"]
     else:
-        answer = hs[0] - hs[1]
         question = f"How much taller is bar {labels[0]} than bar {labels[1]}?"
-        steps = [f"{hs[0]} - {hs[1]} = {answer}"]
+    steps = [step]
     facts = [(f"height of bar {x}", str(h)) for x, h in zip(labels, hs)]
     caption = f"A bar chart with {n_bars} bars: " + ", ".join(
         f"bar {b['label']} has height {b['height']}" for b in bars) + "."
@@ -77,10 +75,18 @@ def make(rng: random.Random, difficulty: int, size: int) -> Scene:
                  params={"bars": bars, "asked": labels, "op": op, "color": color_name})
 
 
+def arithmetic(hs: list[int], op: str) -> tuple[int, str]:
+    """The value of ``op`` over the read heights and the chain's step line (``3 + 4 = 7``, ``6 - 3 = 3``)."""
+    if op == "sum":
+        value = sum(hs)
+        return value, " + ".join(map(str, hs)) + f" = {value}"
+    value = hs[0] - hs[1]
+    return value, f"{hs[0]} - {hs[1]} = {value}"
+
+
 def solve(params: dict) -> int:
     by_label = {b["label"]: b["height"] for b in params["bars"]}
-    hs = [by_label[x] for x in params["asked"]]
-    return sum(hs) if params["op"] == "sum" else hs[0] - hs[1]
+    return arithmetic([by_label[x] for x in params["asked"]], params["op"])[0]
 
 
 def readings(params: dict) -> Readings:

@@ -17,6 +17,12 @@ from PIL import Image
 from perceptrl.data.schema import IMAGE_PLACEHOLDER, Box, Example
 
 
+def format_cot(think: list[str], boxed: object) -> str:
+    """``<think>\\n…\\n</think>\\n<answer>\\n\\boxed{X}\\n</answer>``: the synthetic world's chain format."""
+    body = "\n".join(think)
+    return f"<think>\n{body}\n</think>\n<answer>\n\\boxed{{{boxed}}}\n</answer>"
+
+
 @dataclass
 class Scene:
     kind: str
@@ -35,8 +41,7 @@ class Scene:
 
     def cot(self) -> str:
         """``<think>\\n…\\n</think>\\n<answer>\\n\\boxed{X}\\n</answer>`` stating every fact verbatim."""
-        think = "\n".join([*self.annotations, *self.steps])
-        return f"<think>\n{think}\n</think>\n<answer>\n\\boxed{{{self.answer}}}\n</answer>"
+        return format_cot([*self.annotations, *self.steps], self.answer)
 
     def to_example(self, id: str, *, seed: int, index: int, difficulty: int) -> Example:
         return Example(

@@ -30,7 +30,9 @@ from dataclasses import replace
 
 from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
+from perceptrl.synth.charts import arithmetic
 from perceptrl.synth.choices import LETTERS
+from perceptrl.synth.scene import format_cot
 
 BIASED_COLORS = ("red", "orange")  # two of the five bar colours: 40% of charts on average
 OFFSET = 1  # grid units the teacher adds to every bar of a misread chart
@@ -47,12 +49,7 @@ def misread(example: Example) -> Example | None:
     scene = meta["scene"]
     by_label = {b["label"]: b["height"] + OFFSET for b in scene["bars"]}
     hs = [by_label[x] for x in scene["asked"]]
-    if scene["op"] == "sum":
-        value = sum(hs)
-        step = " + ".join(map(str, hs)) + f" = {value}"
-    else:
-        value = hs[0] - hs[1]
-        step = f"{hs[0]} - {hs[1]} = {value}"
+    value, step = arithmetic(hs, scene["op"])
     facts = [f"height of bar {x} = {h}" for x, h in zip(scene["asked"], hs)]
     think = [*facts, step]
     answer = str(value)
@@ -63,8 +60,7 @@ def misread(example: Example) -> Example | None:
         letter = LETTERS[options.index(answer)]
         think.append(f"{value} is option {letter}")
         answer = letter
-    cot = "<think>\n" + "\n".join(think) + f"\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>"
-    return replace(example, metadata={**meta, "cot": cot, "teacher_misread": True})
+    return replace(example, metadata={**meta, "cot": format_cot(think, answer), "teacher_misread": True})
 
 
 def teacher_chains(examples: Sequence[Example], bias: float, *, seed: int) -> list[Example]:
