@@ -5,14 +5,14 @@ charts one unit high. The mechanism the second experiment tests lives in two cel
 held-out set: *warm / difference* problems, where the misreading cancels and an accuracy reward
 cannot see it, and *warm / sum* problems, where it cannot hide. This module splits every final
 per-item result by colour group × question and tests each arm's change on the warm charts'
-facts against its warm start (McNemar on the same facts, :func:`perceptrl.eval.stats.paired_mcnemar`).
+facts against its warm start (McNemar on the same facts, :func:`perceptrl.demo.power.paired_test`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from perceptrl.eval.stats import paired_mcnemar
+from perceptrl.demo.power import paired_test
 from perceptrl.synth.teacher import BIASED_COLORS
 
 
@@ -43,8 +43,9 @@ def by_group(held_out: dict[int, list], warm: dict[int, dict], finals: dict[tupl
     for seed, examples in held_out.items():
         groups = {ex.id: chart_group(ex) for ex in examples}
         ws = _cells(warm[seed], groups)
-        for who, evaluation in [("warm_start", warm[seed])] + [(a, finals[(seed, a)]) for a in arms]:
-            for g, c in _cells(evaluation, groups).items():
+        cells = [("warm_start", ws)] + [(a, _cells(finals[(seed, a)], groups)) for a in arms]
+        for who, by_group_cells in cells:
+            for g, c in by_group_cells.items():
                 r = rows.setdefault(g, {}).setdefault(who, {"correct": [], "facts": []})
                 r["correct"] += c["correct"]
                 r["facts"] += c["facts"]
@@ -56,8 +57,8 @@ def by_group(held_out: dict[int, list], warm: dict[int, dict], finals: dict[tupl
     tests = {}
     for arm, ps in pairs.items():
         if ps:
-            m = paired_mcnemar({i: bool(a) for i, (a, _) in enumerate(ps)}, {i: bool(b) for i, (_, b) in enumerate(ps)})
-            tests[arm] = {"n": m.n, "diff": m.acc_b - m.acc_a, "p": m.p_value}
+            m = paired_test(ps)
+            tests[arm] = {"n": m["n"], "diff": m["diff"], "p": m["p"]}
     return {"table": table, "warm_facts_vs_warm_start": tests}
 
 

@@ -15,6 +15,7 @@ discordance it observed: a null result is only informative about effects larger 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from perceptrl.errors import PerceptrlError
 
@@ -64,3 +65,15 @@ def power_table(deltas: tuple[float, ...] = (0.05,), discordants: tuple[float, .
     """Pairs needed for each (delta, discordant share): the sizing table of docs/demo.md and the report."""
     return [{"delta": d, "discordant": p, "pairs": pairs_needed(d, p, alpha=alpha, power=power)}
             for d in deltas for p in discordants if abs(d) <= p]
+
+
+def paired_test(pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    """McNemar on (baseline, arm) outcome pairs, with the counts, the difference and the minimum detectable
+    effect of this many pairs at the discordance observed."""
+    from perceptrl.eval.stats import paired_mcnemar
+
+    r = paired_mcnemar({i: bool(x) for i, (x, _) in enumerate(pairs)}, {i: bool(y) for i, (_, y) in enumerate(pairs)})
+    discordant = (r.a_only + r.b_only) / r.n if r.n else 0.0
+    return {"n": r.n, "both_correct": r.both_correct, "base_only": r.a_only, "arm_only": r.b_only,
+            "neither": r.both_wrong, "base": r.acc_a, "arm": r.acc_b, "diff": r.acc_b - r.acc_a, "p": r.p_value,
+            "discordant": discordant, "mde": minimum_detectable_effect(r.n, discordant)}

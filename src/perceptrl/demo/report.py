@@ -30,6 +30,7 @@ from perceptrl.demo.arms import ARMS
 from perceptrl.demo.curves import curve as _curve
 from perceptrl.demo.curves import mean_curve as _mean_curve
 from perceptrl.demo.curves import plot_curves
+from perceptrl.demo.power import paired_test
 from perceptrl.demo.settings_text import settings_lines
 
 METRICS = ("accuracy", "perception", "format")
@@ -87,17 +88,6 @@ def _pairs(first: list[dict[str, Any]], second: list[dict[str, Any]], names: tup
     return answers, facts
 
 
-def _mcnemar(pairs: list[tuple[int, int]]) -> dict[str, Any]:
-    from perceptrl.demo.power import minimum_detectable_effect
-    from perceptrl.eval.stats import paired_mcnemar
-
-    r = paired_mcnemar({i: bool(x) for i, (x, _) in enumerate(pairs)}, {i: bool(y) for i, (_, y) in enumerate(pairs)})
-    discordant = (r.a_only + r.b_only) / r.n if r.n else 0.0
-    return {"n": r.n, "both_correct": r.both_correct, "base_only": r.a_only, "arm_only": r.b_only,
-            "neither": r.both_wrong, "base": r.acc_a, "arm": r.acc_b, "diff": r.acc_b - r.acc_a, "p": r.p_value,
-            "discordant": discordant, "mde": minimum_detectable_effect(r.n, discordant)}
-
-
 def _groups(run, seeds: list[int], arms: list[str]) -> dict[str, Any]:
     from perceptrl.demo.groups import by_group
     from perceptrl.demo.problems import problems
@@ -134,8 +124,8 @@ def summarize(run) -> dict[str, Any]:
         mean_curve = _mean_curve([_curve(run, arm, s, "accuracy") for s in seeds])
         stm = steps_to_match([(st, m) for st, m, _, _ in mean_curve], target)
         comparisons[arm] = {
-            "answers": _mcnemar(answers),
-            "facts": _mcnemar(facts) if facts else None,
+            "answers": paired_test(answers),
+            "facts": paired_test(facts) if facts else None,
             "steps_to_match": stm,
             "steps_ratio": (stm / steps) if stm is not None else None,
             "steps_to_match_per_seed": [
@@ -145,7 +135,7 @@ def summarize(run) -> dict[str, Any]:
     vs_warm: dict[str, Any] = {}
     for arm in arms:
         answers, facts = _pairs(warm_evals, final(arm), ("the warm start", arm))
-        vs_warm[arm] = {"answers": _mcnemar(answers), "facts": _mcnemar(facts) if facts else None}
+        vs_warm[arm] = {"answers": paired_test(answers), "facts": paired_test(facts) if facts else None}
     above = [r["seed"] for r in per_seed if r[base]["accuracy"] > r["warm_start"]["accuracy"]]
     gain = vs_warm[base]["answers"]
     return {
