@@ -87,7 +87,7 @@ def own_protocol(line: dict) -> bool:
     return bool(score_response(line["response"], line["item"])["correct"])
 
 
-def _lines(files):
+def read_lines(files):
     for path in files:
         if isinstance(path, dict):
             yield path
@@ -102,7 +102,7 @@ def measure(files, mods) -> dict:
     stats: dict = defaultdict(lambda: {"n": 0, "agree": 0, "rule_n": 0, "rule_agree": 0, "own_agree": 0,
                                        "lmms_correct": 0, "ours_correct": 0, "own_correct": 0,
                                        "disagreements": Counter(), "own_disagreements": Counter(), "examples": []})
-    for line in _lines(files):
+    for line in read_lines(files):
         bench = line["item"]["metadata"]["bench"] + ("/fuzz" if line.get("cls") == "fuzz" else "")
         theirs, rule = (lmms_mathvista(vista, line) if bench.startswith("mathvista")
                         else lmms_reasoning(reasoning, line))
@@ -185,24 +185,28 @@ def prompt_parity(vista) -> tuple[int, int]:
     return same, len(PROMPT_CASES)
 
 
-def _pct(a: int, n: int) -> str:
+def pct(a: int, n: int) -> str:
     return f"{100 * a / n:.1f}%" if n else "-"
 
 
-def format_table(stats: dict) -> str:
-    lines = ["| bench | n | lmms_eval protocol vs lmms-eval: overall | rule-decided (n) | lmms-eval acc | ours acc "
-             "| own greedy_rules vs lmms-eval |", "|---|---:|---:|---:|---:|---:|---:|"]
+def format_table(stats: dict, *, peer: str = "lmms-eval", protocol: str = "lmms_eval",
+                 correct_key: str = "lmms_correct", examples: int = 10, own: bool = True) -> str:
+    """The agreement table per benchmark, then every disagreement class of ``protocol`` vs ``peer`` (and,
+    with ``own``, of our own greedy_rules protocol). Shared with benchmarks/eval_parity_vlmevalkit.py."""
+    lines = [f"| bench | n | {protocol} protocol vs {peer}: overall | rule-decided (n) | {peer} acc | ours acc "
+             f"| own greedy_rules vs {peer} |", "|---|---:|---:|---:|---:|---:|---:|"]
     for b, s in stats.items():
-        lines.append(f"| {b} | {s['n']} | {_pct(s['agree'], s['n'])} | {_pct(s['rule_agree'], s['rule_n'])} "
-                     f"({s['rule_n']}) | {_pct(s['lmms_correct'], s['n'])} | {_pct(s['ours_correct'], s['n'])} "
-                     f"| {_pct(s['own_agree'], s['n'])} |")
+        lines.append(f"| {b} | {s['n']} | {pct(s['agree'], s['n'])} | {pct(s['rule_agree'], s['rule_n'])} "
+                     f"({s['rule_n']}) | {pct(s[correct_key], s['n'])} | {pct(s['ours_correct'], s['n'])} "
+                     f"| {pct(s['own_agree'], s['n'])} |")
     for b, s in stats.items():
-        lines.append(f"\n{b}: lmms_eval-protocol disagreements: {sum(s['disagreements'].values())}")
+        lines.append(f"\n{b}: {protocol}-protocol disagreements: {sum(s['disagreements'].values())}")
         lines += [f"  {n:>3}  {k}" for k, n in sorted(s["disagreements"].items(), key=lambda kv: -kv[1])]
-        for ex in s["examples"][:10]:
-            lines.append(f"       e.g. {ex}")
-        lines.append(f"{b}: own-protocol (greedy_rules) differences from lmms-eval: {sum(s['own_disagreements'].values())}")
-        lines += [f"  {n:>3}  {k}" for k, n in sorted(s["own_disagreements"].items(), key=lambda kv: -kv[1])]
+        lines += [f"       e.g. {ex}" for ex in s["examples"][:examples]]
+        if own:
+            lines.append(f"{b}: own-protocol (greedy_rules) differences from {peer}: "
+                         f"{sum(s['own_disagreements'].values())}")
+            lines += [f"  {n:>3}  {k}" for k, n in sorted(s["own_disagreements"].items(), key=lambda kv: -kv[1])]
     return "\n".join(lines)
 
 

@@ -196,34 +196,6 @@ def measure(lines, m) -> dict:
             for b, s in stats.items()}
 
 
-def _lines(files):
-    for path in files:
-        for raw in Path(path).read_text(encoding="utf-8").splitlines():
-            if raw.strip():
-                yield json.loads(raw)
-
-
-def _pct(a: int, n: int) -> str:
-    return f"{100 * a / n:.1f}%" if n else "-"
-
-
-def format_table(stats: dict, verbose: bool) -> str:
-    out = ["| bench | n | vlmevalkit protocol vs VLMEvalKit | rule-decided (n) | VLMEvalKit acc | ours acc "
-           "| own greedy_rules vs VLMEvalKit |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for b, s in stats.items():
-        out.append(f"| {b} | {s['n']} | {_pct(s['agree'], s['n'])} | {_pct(s['rule_agree'], s['rule_n'])} "
-                   f"({s['rule_n']}) | {_pct(s['theirs_correct'], s['n'])} | {_pct(s['ours_correct'], s['n'])} "
-                   f"| {_pct(s['own_agree'], s['n'])} |")
-    for b, s in stats.items():
-        out.append(f"\n{b}: vlmevalkit-protocol disagreements: {sum(s['disagreements'].values())}")
-        out += [f"  {n:>3}  {k}" for k, n in sorted(s["disagreements"].items(), key=lambda kv: -kv[1])]
-        out += [f"       e.g. {ex}" for ex in s["examples"][:8]]
-        if verbose:
-            out.append(f"{b}: own-protocol differences from VLMEvalKit: {sum(s['own_disagreements'].values())}")
-            out += [f"  {n:>3}  {k}" for k, n in sorted(s["own_disagreements"].items(), key=lambda kv: -kv[1])]
-    return "\n".join(out)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", default=DEFAULT_FILES)
@@ -242,11 +214,12 @@ def main(argv=None) -> int:
     if m is None:
         print(f"SKIP: {why}.\nGet it: {GET}")
         return 0
-    from eval_parity import fuzz_lines
+    from eval_parity import format_table, fuzz_lines, read_lines
 
-    lines = list(_lines(args.files)) + (fuzz_lines(args.files, args.fuzz) if args.fuzz else [])
+    lines = list(read_lines(args.files)) + (fuzz_lines(args.files, args.fuzz) if args.fuzz else [])
     stats = measure(lines, m)
-    print(format_table(stats, args.own))
+    print(format_table(stats, peer="VLMEvalKit", protocol="vlmevalkit", correct_key="theirs_correct", examples=8,
+                       own=args.own))
     for b, st in stats.items():
         own, mine = st["own_agree"] / max(st["n"], 1), st["agree"] / max(st["n"], 1)
         print(f"eval_parity_vlmevalkit_{b}: baseline (greedy_rules) {own:.1%}, ours (vlmevalkit) {mine:.1%} "
