@@ -28,6 +28,11 @@ def test_keys_match_the_fixed_digests():
         assert make_key(*parts) == digest, parts
 
 
+def test_a_lone_surrogate_gets_a_key_of_its_own():
+    k = make_key("rules", ["height of bar A = 3"], "\ud800 \\boxed{3}")
+    assert len(k) == 64 and k != make_key("rules", ["height of bar A = 3"], " \\boxed{3}")
+
+
 def test_keys_ignore_dict_order_and_keep_list_order():
     a = make_key("m", [{"role": "user", "content": "x"}], {"temperature": 0, "max_tokens": 64})
     b = make_key("m", [{"content": "x", "role": "user"}], {"max_tokens": 64, "temperature": 0})

@@ -26,9 +26,12 @@ from typing import Any
 
 
 def make_key(*parts: Any) -> str:
-    """A stable digest of JSON-serialisable parts (order matters)."""
+    """A stable digest of JSON-serialisable parts (order matters).
+
+    ``surrogatepass``: a lone surrogate (``"\\ud800"``, which a JSON dataset field may carry as an escape)
+    must not crash a reward step; valid text encodes to the same bytes either way, so keys are unchanged."""
     blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class SqliteCache:
