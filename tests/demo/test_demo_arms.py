@@ -24,7 +24,7 @@ def test_every_arm_is_a_valid_training_config(tmp_path, arm):
     tcfg = load_train_config(None, overrides=train_overrides(DemoConfig(), arm, 0, tmp_path / "arm"))
     assert tcfg.method.name == ARMS[arm].method
     assert set(tcfg.method.name.split("+")) <= set(METHODS)
-    assert ("perception" in [t["name"] for t in tcfg.rewards.terms]) == ARMS[arm].perception
+    assert (ARMS[arm].perception_term in [t["name"] for t in tcfg.rewards.terms]) == ARMS[arm].perception
 
 
 def test_unknown_arm_suggests_the_close_one():
@@ -52,3 +52,23 @@ def test_new_method_arms_build_with_the_grpo_reward(tmp_path, arm):
     tcfg = load_train_config(None, overrides=train_overrides(cfg, arm, 0, tmp_path / arm))
     assert tcfg.method.parts == {arm} and tcfg.trl["beta"] == 0.0
     DemoConfig(arms=("grpo", arm)).check()  # raises PerceptrlError for an unknown arm
+
+
+def test_vision_sr1_arm_pays_for_stated_readings_not_for_the_answer(tmp_path):
+    """The arm's term is Vision-SR1's rules reward on the <think> block: right readings pay, a wrong
+    reading does not, and a chain that only states the answer gets nothing."""
+    from perceptrl.rewards.registry import get_reward
+    from perceptrl.synth import generate
+
+    cfg = DemoConfig(perception_weight=0.7)
+    term = reward_terms(cfg, "vision_sr1")[-1]
+    assert term == {"name": "vision_sr1", "weight": 0.7, "params": {"backend": "rules", "tag": "think"}}
+    tcfg = load_train_config(None, overrides=train_overrides(cfg, "vision_sr1", 0, tmp_path / "arm"))
+    assert tcfg.rewards.terms[-1]["name"] == "vision_sr1" and tcfg.method.name == "grpo"
+    reward = get_reward(term["name"], **term["params"]).fn
+    row = generate(1, seed=0, kinds=("chart",))[0].to_row()
+    cot = row["metadata"]["cot"]
+    a, b = (line.split(" = ")[1] for line in cot.splitlines()[1:3])
+    misread = cot.replace(f"bar A = {a}", f"bar A = {int(a) + 1}", 1)
+    answer_only = "<think>\nthe answer is " + row["answer"] + "\n</think>\n<answer>\n\\boxed{" + row["answer"] + "}\n</answer>"
+    assert reward([cot, misread, answer_only], [row] * 3) == [1.0, 0.0, 0.0]

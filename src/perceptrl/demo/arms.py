@@ -13,7 +13,13 @@ method (docs/methods.md §3); :data:`ARMS` names every arm the experiment knows:
   rules judge on the response itself, and the threshold (all facts) is ours;
 * ``vogue``, ``grpo_care``: the ``grpo`` reward, trained with VOGUE (arXiv 2510.01444) or with
   GRPO-CARE's consistency bonus (arXiv 2506.16141; the demo's strict format has the ``<answer>``
-  block the bonus reads). Their settings are docs/methods.md's defaults.
+  block the bonus reads). Their settings are docs/methods.md's defaults;
+* ``vision_sr1``: the ``grpo`` reward plus Vision-SR1's annotation-free perception reward
+  (arXiv 2508.19652) with ``cfg.perception_weight``, its rules solver recomputing the answer from the
+  readings the response states. The demo's chains state their readings in the ``<think>`` block, so
+  that block is the "description" here (ours: the paper's policy writes a separate
+  ``<description>`` block, which the demo's warm start was never taught); sentences that state the
+  answer are stripped from it first, so the reward pays for readings, not for the answer.
 
 All arms of a seed start from the same warm-started weights, see the same problems in the same
 order with the same seed and step count; only the arm's reward and method differ. A
@@ -45,12 +51,15 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Arm:
     """One arm: its label in reports, whether its reward has the perception term, its method, and
-    the gate on its accuracy term (``None``: ungated; see :class:`perceptrl.rewards.hybrid.Gate`)."""
+    the gate on its accuracy term (``None``: ungated; see :class:`perceptrl.rewards.hybrid.Gate`), and
+    which registered reward is its perception term, with that reward's parameters."""
 
     label: str
     perception: bool
     method: str
     accuracy_gate: str | None = None
+    perception_term: str = "perception"
+    perception_params: tuple[tuple[str, Any], ...] = ()
 
 
 ARMS: dict[str, Arm] = {
@@ -63,6 +72,8 @@ ARMS: dict[str, Arm] = {
     "perception_gate": Arm("perception-gated accuracy (PEARL-style gate)", True, "grpo", "perception>=1.0"),
     "vogue": Arm("VOGUE: GRPO reward, visual-uncertainty bonus on the noisy branch", False, "vogue"),
     "grpo_care": Arm("GRPO-CARE: GRPO reward + EMA-reference consistency bonus", False, "grpo_care"),
+    "vision_sr1": Arm("Vision-SR1: + annotation-free perception reward (rules solver)", True, "grpo",
+                      perception_term="vision_sr1", perception_params=(("backend", "rules"), ("tag", "think"))),
 }
 
 
@@ -104,7 +115,8 @@ class PeriodicEval(TrainerCallback):
 
 
 def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
-    """Perception-R1's terms (docs/methods.md §1); arms with perception add it with ``cfg.perception_weight``."""
+    """Perception-R1's terms (docs/methods.md §1); arms with perception add their perception term with
+    ``cfg.perception_weight``."""
     spec = get_arm(arm)
     accuracy: dict[str, Any] = {"name": "accuracy", "weight": 0.9}
     if spec.accuracy_gate:
@@ -115,7 +127,10 @@ def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
         {"name": "repetition", "weight": 1.0},
     ]
     if spec.perception:
-        terms.append({"name": "perception", "weight": cfg.perception_weight})
+        term: dict[str, Any] = {"name": spec.perception_term, "weight": cfg.perception_weight}
+        if spec.perception_params:
+            term["params"] = dict(spec.perception_params)
+        terms.append(term)
     return terms
 
 
