@@ -28,7 +28,7 @@ from perceptrl.rewards.runner import RewardRunner
 from perceptrl.rewards.trl_adapter import trl_reward_funcs
 from bounds import DEADLINE_SLACK_S
 
-BUDGET = 3.0
+BUDGET = 6.0  # the runner's batch budget: only the over-budget judge (120 s) may exceed it, also on a loaded machine
 JUDGE = {"backend": "integrity_judge:judge", "cache_path": None}
 VARIANTS = {  # what the response is worth apart from perception: (accuracy, format) combinations
     "correct_formatted": "<think>\nFrom the figure AB = 10 and BC = 3 {tok}.\n</think>\n<answer>\n\\boxed{{10}}\n</answer>",

@@ -52,7 +52,8 @@ logger = logging.getLogger(__name__)
 class Arm:
     """One arm: its label in reports, whether its reward has the perception term, its method, and
     the gate on its accuracy term (``None``: ungated; see :class:`perceptrl.rewards.hybrid.Gate`), and
-    which registered reward is its perception term, with that reward's parameters."""
+    which registered reward is its perception term, with that reward's parameters; ``reward_model``:
+    whether its accuracy reward is shaped by the seed's outcome RM."""
 
     label: str
     perception: bool
@@ -60,6 +61,7 @@ class Arm:
     accuracy_gate: str | None = None
     perception_term: str = "perception"
     perception_params: tuple[tuple[str, Any], ...] = ()
+    reward_model: bool = False
 
 
 ARMS: dict[str, Arm] = {
@@ -74,6 +76,8 @@ ARMS: dict[str, Arm] = {
     "grpo_care": Arm("GRPO-CARE: GRPO reward + EMA-reference consistency bonus", False, "grpo_care"),
     "vision_sr1": Arm("Vision-SR1: + annotation-free perception reward (rules solver)", True, "grpo",
                       perception_term="vision_sr1", perception_params=(("backend", "rules"), ("tag", "think"))),
+    "reward_model": Arm("HERO: accuracy shaped by an outcome reward model (stratified)", False, "grpo",
+                        reward_model=True),
 }
 
 
@@ -114,11 +118,12 @@ class PeriodicEval(TrainerCallback):
             self._eval(model, state.global_step)
 
 
-def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
+def reward_terms(cfg: DemoConfig, arm: str, rm_model: str | None = None) -> list[dict[str, Any]]:
     """Perception-R1's terms (docs/methods.md §1); arms with perception add their perception term with
-    ``cfg.perception_weight``."""
+    ``cfg.perception_weight``; the ``reward_model`` arm moves the accuracy weight onto the RM term
+    stratified on accuracy (``rm_model``: the RM's directory)."""
     spec = get_arm(arm)
-    accuracy: dict[str, Any] = {"name": "accuracy", "weight": 0.9}
+    accuracy: dict[str, Any] = {"name": "accuracy", "weight": 0.0 if spec.reward_model else 0.9}
     if spec.accuracy_gate:
         accuracy["gate"] = spec.accuracy_gate
     terms: list[dict[str, Any]] = [
@@ -131,17 +136,21 @@ def reward_terms(cfg: DemoConfig, arm: str) -> list[dict[str, Any]]:
         if spec.perception_params:
             term["params"] = dict(spec.perception_params)
         terms.append(term)
+    if spec.reward_model:
+        terms.append({"name": "reward_model", "weight": 0.9,
+                      "params": {"model": rm_model, "stratify": "accuracy", "batch_size": 64}})
     return terms
 
 
-def train_overrides(cfg: DemoConfig, arm: str, seed: int, output_dir: str | os.PathLike) -> list[str]:
+def train_overrides(cfg: DemoConfig, arm: str, seed: int, output_dir: str | os.PathLike,
+                    rm_model: str | None = None) -> list[str]:
     """``key=value`` overrides of ``configs/demo_cpu.yaml`` for one arm (everything the demo relies on)."""
     values: dict[str, Any] = {
         "model.dtype": "float32",
         "data.template": cfg.template,
         "data.validate": True,
         "rewards.preset": None,
-        "rewards.terms": reward_terms(cfg, arm),
+        "rewards.terms": reward_terms(cfg, arm, rm_model),
         "rewards.workers": 0,  # math-verify in process: the demo already runs one process per core
         "judge.backend": "rules",
         "judge.cache_path": None,
@@ -173,9 +182,20 @@ def run_arm(model: Any, processor: Any, train_examples: Sequence[Example], eval_
     from perceptrl.train import load_train_config, train
 
     recipe = _RECIPE if _RECIPE.is_file() else None
-    tcfg = load_train_config(recipe, overrides=train_overrides(cfg, arm, seed, output_dir))
+    rm_model, rm_record = None, None
+    if get_arm(arm).reward_model:
+        from perceptrl.demo.outcome_rm import train_outcome_rm
+
+        rm_dir = Path(output_dir).parent / "reward_model"
+        rm_record = train_outcome_rm(model, processor, train_examples, rm_dir, template=cfg.template,
+                                     temperature=cfg.temperature, max_new_tokens=cfg.max_completion_length, seed=seed)
+        rm_model = str(rm_dir)
+    tcfg = load_train_config(recipe, overrides=train_overrides(cfg, arm, seed, output_dir, rm_model))
     evaluator = PeriodicEval(eval_examples, processor, cfg, progress=progress)
     result = train(tcfg, train_examples=list(train_examples), model=model, processor=processor,
                    callbacks=[evaluator])
-    return {"arm": arm, "seed": seed, "log_history": result.log_history,
-            "evals": [r.as_dict() for r in evaluator.results], "summary": result.summary}
+    out = {"arm": arm, "seed": seed, "log_history": result.log_history,
+           "evals": [r.as_dict() for r in evaluator.results], "summary": result.summary}
+    if rm_record is not None:
+        out["reward_model"] = rm_record
+    return out

@@ -117,5 +117,5 @@ EXPERIMENT = dict(
     n_eval=256,
     grpo_steps=60,
     arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo", "perception_gate", "vogue",
-          "grpo_care", "vision_sr1"),
+          "grpo_care", "vision_sr1", "reward_model"),
 )

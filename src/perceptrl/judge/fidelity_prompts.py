@@ -4,7 +4,7 @@
   decoding (``JudgeConfig.constrained``): verdicts only (tags or JSON: answer first), or, with
   ``json_reasoning``, a bounded reasoning string before the verdicts (reason first, constrained).
 * ``per_fact`` — the same prompt with one annotation per request (m requests per response): not a
-  template but a way of sending it (:func:`perceptrl.judge.fidelity.ajudge_set` ``per_fact=True``).
+  template but a way of sending it (:func:`perceptrl.judge.fidelity.run.ajudge_set` ``per_fact=True``).
 * ``reason_first`` — for free or grammar-free decoding: the judge first quotes, for every item, the
   words of the response that state it (or ``none``), then gives the verdict lines (tags only: use
   it with ``constrained="off"``). Quoting before deciding is the usual way to make a

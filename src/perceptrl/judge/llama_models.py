@@ -57,7 +57,6 @@ MODELS: dict[str, ModelSpec] = {
     ),
 }
 DEFAULT_MODEL = "smollm2-135m"
-MODEL_ALIAS = MODELS[DEFAULT_MODEL].alias  # the default server's model name (kept for old callers)
 
 
 def gguf_metadata(path: str | Path, keys: tuple[str, ...] = ("general.architecture", "general.name")) -> dict:
