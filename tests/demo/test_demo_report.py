@@ -150,3 +150,16 @@ def test_report_splits_by_chart_group_when_the_teacher_misread(tmp_path):
     text = (write_report(run)).read_text()
     assert "## By chart group" in text
     assert summarize(_run(tmp_path, [1, 1, 1, 1]))["groups"] is None  # no teacher bias: no split
+
+
+def test_report_lists_the_outcome_rm_of_each_seed(tmp_path):
+    from perceptrl.demo.report import render_markdown
+
+    run = _run(tmp_path, [1, 1, 1, 0], arms=("grpo", "reward_model"))
+    rec = {"responses": 1024, "right_share": 0.25, "auc_fit": 0.71, "auc_held_out": 0.625}
+    run.arms[(0, "reward_model")]["reward_model"] = rec
+    run.arms[(1, "reward_model")]["reward_model"] = dict(rec, auc_held_out=None)
+    text = render_markdown(run, summarize(run), [])
+    assert "| 0 | reward_model | 1024 | 25.0% | 0.710 | 0.625 |" in text
+    assert "| 1 | reward_model | 1024 | 25.0% | 0.710 | n/a |" in text
+    assert "Outcome reward models" not in render_markdown(_run(tmp_path, [1, 1, 1, 0]), summarize(_run(tmp_path, [1, 1, 1, 0])), [])

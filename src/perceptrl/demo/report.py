@@ -305,6 +305,7 @@ def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: st
         cells = [f"{r[a]['accuracy']:.1%} / {r[a]['perception']:.1%}" for a in arms]
         lines.append(f"| {r['seed']} | {r['warm_start']['accuracy']:.1%} / {r['warm_start']['perception']:.1%} | "
                      + " | ".join(cells) + " |")
+    lines += _rm_lines(run, summary)
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     lines += settings_lines(cfg)
     last = arms[-1]
@@ -314,6 +315,20 @@ def render_markdown(run, summary: dict[str, Any], plots: list[str], *, title: st
         for s in samples:
             lines += ["```", s, "```"]
     return "\n".join(lines) + "\n"
+
+
+def _rm_lines(run, summary: dict[str, Any]) -> list[str]:
+    """Per seed, the outcome RM an arm trained (perceptrl.demo.outcome_rm): how much it could know."""
+    rows = [(s, a, r["reward_model"]) for s in summary["seeds"] for a in summary["arms"]
+            if (r := run.arms.get((s, a), {})).get("reward_model")]
+    if not rows:
+        return []
+    auc = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
+    lines = ["", "## Outcome reward models (trained per seed on the warm start's verified samples)", "",
+             "| seed | arm | responses | right | AUC fit | AUC held-out problems |", "|---|---|---|---|---|---|"]
+    lines += [f"| {s} | {a} | {r['responses']} | {r['right_share']:.1%} | {auc(r['auc_fit'])} | {auc(r['auc_held_out'])} |"
+              for s, a, r in rows]
+    return lines
 
 
 def _arm_rows(summary: dict[str, Any]) -> list[str]:
