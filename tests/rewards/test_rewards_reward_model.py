@@ -20,7 +20,7 @@ from perceptrl.errors import PerceptrlError  # noqa: E402
 from perceptrl.rewards.hybrid import HybridSpec, RewardTerm, build_hybrid  # noqa: E402
 from perceptrl.rewards.limits import set_max_response_chars  # noqa: E402
 from perceptrl.rewards.registry import available_rewards, get_reward  # noqa: E402
-from perceptrl.rewards.reward_model import EPS, confidence_mask, stratified_normalize  # noqa: E402
+from perceptrl.rewards.reward_model import EPS, confidence_mask, pad_batch, row_prompt, stratified_normalize  # noqa: E402
 from perceptrl.rewards.runner import RewardRunner  # noqa: E402
 from bounds import LINEAR_SCAN_S  # noqa: E402
 
@@ -116,6 +116,18 @@ def test_confidence_gate_gives_the_floor(tiny_rm_dir):
     logits = [math.log(p / (1 - p)) for p in probs]
     present = [x for x, p in zip(logits, probs) if abs(p - 0.5) >= c]
     assert raw == pytest.approx([x if abs(p - 0.5) >= c else min(present) for x, p in zip(logits, probs)], abs=1e-4)
+
+
+def test_pad_batch_right_pads_with_a_mask():
+    ids, mask = pad_batch([[5, 6, 7], [8]], pad=0)
+    assert ids.tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_row_prompt_drops_image_placeholders():
+    assert row_prompt({"prompt": "<image>What is AB?"}) == "What is AB?"
+    assert row_prompt({"prompt": [{"role": "user", "content": "<image> Find x."}]}) == "Find x."
+    assert row_prompt({}) == ""
 
 
 def test_stratified_normalisation_by_hand():

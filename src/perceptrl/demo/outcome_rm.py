@@ -62,13 +62,13 @@ def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float | None:
 def _label(examples: Sequence[Example], responses: Sequence[Sequence[str]]) -> list[tuple[str, str, int, int]]:
     """(prompt, response, label, problem index) for every sampled response."""
     from perceptrl.rewards.accuracy import accuracy_reward
-    from perceptrl.rewards.reward_model import _prompt_text
+    from perceptrl.rewards.reward_model import row_prompt
 
     out = []
     for i, (ex, rs) in enumerate(zip(examples, responses, strict=True)):
         row = ex.to_row()
         for r in rs:
-            out.append((_prompt_text(row), r, int(bool(accuracy_reward(r, row))), i))
+            out.append((row_prompt(row), r, int(bool(accuracy_reward(r, row))), i))
     return out
 
 
@@ -88,17 +88,14 @@ def _new_rm(tokenizer: Any, cfg: OutcomeRMConfig, seed: int):
 def _batches(encoded: list[list[int]], labels: list[int], pad: int, size: int, rng: random.Random):
     import torch
 
+    from perceptrl.rewards.reward_model import pad_batch
+
     order = list(range(len(encoded)))
     while True:
         rng.shuffle(order)
         for s in range(0, len(order) - size + 1, size):
             idx = order[s:s + size]
-            width = max(len(encoded[i]) for i in idx)
-            ids = torch.full((len(idx), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):
-                ids[row, :len(encoded[i])] = torch.tensor(encoded[i])
-                mask[row, :len(encoded[i])] = 1
+            ids, mask = pad_batch([encoded[i] for i in idx], pad)
             yield ids, mask, torch.tensor([float(labels[i]) for i in idx])
 
 
@@ -122,8 +119,7 @@ def fit_outcome_rm(data: Sequence[tuple[str, str, int, int]], tokenizer: Any, ou
     scorer = RewardModelScorer(str(out), batch_size=64, chat_template=False)
     fit = [d for d in data if d[3] not in held]
     val = [d for d in data if d[3] in held]
-    scorer._load()
-    rm = scorer._model  # the scorer's own copy: trained in place, then saved
+    rm = scorer.model  # the scorer's own copy: trained in place, then saved
     rm.train()
     opt = torch.optim.AdamW(rm.parameters(), lr=cfg.learning_rate, weight_decay=0.01)
     batches = _batches([scorer.encode(p, r) for p, r, _, _ in fit], [d[2] for d in fit], tokenizer.pad_token_id,

@@ -104,7 +104,8 @@ def stratified_normalize(scores: Sequence[float | None], verdicts: Sequence[floa
     return out
 
 
-def _prompt_text(row: Mapping) -> str:
+def row_prompt(row: Mapping) -> str:
+    """The text prompt the reward model sees for a dataset row (image placeholders dropped)."""
     for k in _PROMPT_KEYS:
         v = row.get(k)
         if isinstance(v, str) and v:
@@ -178,6 +179,12 @@ class RewardModelScorer:
                 self.chat_template = bool(getattr(tok, "chat_template", None))
             self._tok, self._model = tok, model
 
+    @property
+    def model(self):
+        """The loaded sequence-classification model (loaded on first use); callers may train it in place."""
+        self._load()
+        return self._model
+
     # -- encoding ---------------------------------------------------------------------------------
     def _render(self, prompt: str, response: str) -> str:
         if self.chat_template:
@@ -214,12 +221,7 @@ class RewardModelScorer:
         pad = self._tok.pad_token_id
         for s in range(0, len(order), self.batch_size):
             idx = order[s : s + self.batch_size]
-            width = max(len(encoded[i]) for i in idx)
-            ids = torch.full((len(idx), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):
-                ids[row, : len(encoded[i])] = torch.tensor(encoded[i], dtype=torch.long)
-                mask[row, : len(encoded[i])] = 1
+            ids, mask = pad_batch([encoded[i] for i in idx], pad)
             with torch.no_grad():
                 logits = self._model(input_ids=ids.to(self._model.device),
                                      attention_mask=mask.to(self._model.device)).logits.float().cpu()
@@ -227,6 +229,19 @@ class RewardModelScorer:
                 v = logits[row]
                 out[i] = float(v[0]) if self.num_labels == 1 else float(v[1] - v[0])
         return out
+
+
+def pad_batch(seqs: Sequence[Sequence[int]], pad: int):
+    """Right-pad token lists into ``(input_ids, attention_mask)`` long tensors (the scorer's padding side)."""
+    import torch
+
+    width = max(len(q) for q in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, q in enumerate(seqs):
+        ids[row, : len(q)] = torch.tensor(list(q), dtype=torch.long)
+        mask[row, : len(q)] = 1
+    return ids, mask
 
 
 def _check_params(model, transform, confidence, stratify, alpha, beta) -> None:
@@ -256,7 +271,7 @@ def _unique_pairs(completions: Sequence[Any], rows: Sequence[Mapping], counters:
             slot.append(None)
             counters["over_cap"] += 1
             continue
-        pair = (_prompt_text(row), t)
+        pair = (row_prompt(row), t)
         if pair not in keys:
             keys[pair] = len(uniq)
             uniq.append(pair)
