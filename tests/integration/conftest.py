@@ -25,6 +25,42 @@ def pytest_collection_modifyitems(config, items):
         if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
 
+
+#: why provisioning failed before the first test (the server fixtures then fail with it at once)
+_PROVISION_ERROR: list[str] = []
+
+
+def pytest_collection_finish(session):
+    """Build llama-server and fetch the models before the first test, when a selected test needs them.
+
+    Provisioning inside a fixture ran under pytest-timeout's per-test limit (900 s): a cold build on
+    a loaded 2-core machine takes longer, the fixture was killed, and every server test errored. Here
+    it runs once, unbounded, after deselection (``-m "not server"`` provisions nothing)."""
+    if session.config.option.collectonly:
+        return
+    used = set()
+    for item in session.items:
+        used |= SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+    if not used:
+        return
+    from perceptrl.judge.llama_build import ensure_server_binary
+    from perceptrl.judge.llama_models import ensure_model
+
+    try:
+        ensure_server_binary()
+        if used - {"real_judge"}:
+            ensure_model("smollm2-135m")
+        if "real_judge" in used:
+            ensure_model(REAL_JUDGE)
+    except Exception as e:  # noqa: BLE001 - reported by every server fixture, with its fix
+        _PROVISION_ERROR.append(f"{type(e).__name__}: {e}")
+
+
+def _provisioned() -> None:
+    if _PROVISION_ERROR:
+        pytest.fail("provisioning llama-server or its models failed before the tests: " + _PROVISION_ERROR[0],
+                    pytrace=False)
+
 # the judge of the real-judgement tests: the 1.5B model (the 0.5B one writes malformed tags)
 REAL_JUDGE = "qwen2.5-coder-1.5b"
 
@@ -32,6 +68,7 @@ REAL_JUDGE = "qwen2.5-coder-1.5b"
 @pytest.fixture(scope="session")
 def llama_server_handle():
     """The running SmolLM2 :class:`~perceptrl.judge.local_server.LlamaServer` (kill/start for fault tests)."""
+    _provisioned()
     srv = LlamaServer(model="smollm2-135m", parallel=4)
     srv.start()
     yield srv
@@ -54,6 +91,7 @@ def llama_server_model(llama_server_handle) -> str:
 def real_judge():
     """A running llama-server with the real judge model (4 slots, continuous batching)."""
     # both cores: the test process only waits on the server meanwhile (halves these tests' time)
+    _provisioned()
     srv = LlamaServer(model=REAL_JUDGE, parallel=4, n_threads=2)
     srv.start()
     yield srv
