@@ -7,6 +7,10 @@ loopback proxy that counts the requests in flight — the server-side measuremen
 * Two processes, each with ``max_concurrency=4`` and 4 requests, share the server under
   ``PERCEPTRL_JUDGE_TOTAL_CONCURRENCY=2``: the server never has more than 2 requests in flight
   (and does reach 2); the same processes without the limit reach more (the bound is what holds it).
+  The semaphore is polled, not fair: one process can take both slots and keep them for all its
+  requests while the other waits, so a round may show no moment with both in flight. The limited
+  phase runs up to ``LIMITED_ROUNDS`` rounds: the bound must hold in every round, and some round
+  must show both processes in flight at once while at the bound.
 """
 
 import json
@@ -26,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engines"))  # the 
 pytestmark = pytest.mark.server
 
 BOUND = 2
+LIMITED_ROUNDS = 8  # a round without overlap was seen about one time in three
 
 
 class CountingProxy:
@@ -160,13 +165,19 @@ def phase(name, n=4):
 # build the limited phase's runner now (imports, math-verify warm-up), so both ranks start sending at "go"
 verl_adapter._runner(*verl_adapter.resolve(None, JUDGE), OPTIONS, verl_adapter._total_concurrency(None))
 (sync / f"ready{rank}").touch()
-for name in ("limited", "free"):
-    while not (sync / f"go-{name}").exists():
+# the parent starts rounds "limited-0", "limited-1", ... until it has seen what it needs, then "free"
+k = 0
+while True:
+    while not (sync / f"go-limited-{k}").exists() and not (sync / "go-free").exists():
         time.sleep(0.01)
+    name = f"limited-{k}" if (sync / f"go-limited-{k}").exists() else "free"
     if name == "free":
         os.environ.pop("PERCEPTRL_JUDGE_TOTAL_CONCURRENCY")  # a new client is built without the limit
     phase(name)
     (sync / f"done-{name}{rank}").touch()
+    if name == "free":
+        break
+    k += 1
 """
 
 
@@ -189,11 +200,18 @@ def test_two_processes_share_one_judge_server_within_the_bound(proxy, llama_serv
     try:
         _wait([tmp_path / f"ready{r}" for r in range(2)], procs)
         stats = {}
-        for name in ("limited", "free"):
+
+        def run(name):
             proxy.reset()
             (tmp_path / f"go-{name}").touch()
             _wait([tmp_path / f"done-{name}{r}" for r in range(2)], procs)
             stats[name] = (proxy.max_inflight, proxy.requests, set(proxy.ranks), proxy.overlap)
+
+        for k in range(LIMITED_ROUNDS):
+            run(f"limited-{k}")
+            if stats[f"limited-{k}"][3] and stats[f"limited-{k}"][0] == BOUND:
+                break
+        run("free")
         for pr in procs:
             assert pr.wait(60) == 0, pr.stderr.read().decode()[-3000:]
     finally:
@@ -201,8 +219,11 @@ def test_two_processes_share_one_judge_server_within_the_bound(proxy, llama_serv
             if pr.poll() is None:
                 pr.kill()
     print(json.dumps({k: [v[0], v[1], sorted(v[2]), v[3]] for k, v in stats.items()}))
-    max_limited, n_limited, ranks, overlap = stats["limited"]
-    assert n_limited == 8 and ranks == {"0", "1"}
-    assert max_limited == BOUND  # never above the bound, and the bound was reached
-    assert overlap  # both processes had requests in flight at one moment: one shared bound
+    limited = [v for k, v in stats.items() if k.startswith("limited")]
+    for max_limited, n_limited, ranks, _ in limited:
+        assert n_limited == 8 and ranks == {"0", "1"}
+        assert max_limited <= BOUND  # never above the bound, in any round
+    # in some round both processes had requests in flight at one moment and together they were at
+    # the bound: one shared bound, not one per process
+    assert any(overlap and max_limited == BOUND for max_limited, _, _, overlap in limited)
     assert stats["free"][0] > BOUND  # without the limit the same load goes past it
