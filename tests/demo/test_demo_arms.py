@@ -45,6 +45,16 @@ def test_overrides_load_as_a_train_config(tmp_path):
     assert [t["name"] for t in tcfg.rewards.terms][-1] == "perception"
 
 
+def test_kl_beta_reaches_trl_and_the_report_settings(tmp_path):
+    from perceptrl.demo.settings_text import settings_lines
+
+    default = load_train_config(None, overrides=train_overrides(DemoConfig(), "grpo", 0, tmp_path / "a"))
+    kl = load_train_config(None, overrides=train_overrides(DemoConfig(kl_beta=0.04), "grpo", 0, tmp_path / "b"))
+    assert default.trl["beta"] == 0.0 and kl.trl["beta"] == 0.04
+    assert any("no KL (Perception-R1)" in line for line in settings_lines(DemoConfig()))
+    assert any("KL β 0.04 to the warm start" in line for line in settings_lines(DemoConfig(kl_beta=0.04)))
+
+
 @pytest.mark.parametrize("arm", ["vogue", "grpo_care"])
 def test_new_method_arms_build_with_the_grpo_reward(tmp_path, arm):
     cfg = DemoConfig()

@@ -20,6 +20,7 @@ def test_quick_preset_is_smaller_than_full():
     ("num_generations", 1, "num_generations=1"),
     ("grpo_learning_rate", 0.0, "grpo_learning_rate=0.0"),
     ("perception_weight", -0.5, "perception_weight=-0.5"),
+    ("kl_beta", -0.1, "kl_beta=-0.1"),
     ("kinds", ("count", "pie"), "pie"),
     ("difficulty", 7, "difficulty=7"),
     ("choice_share", 1.5, "choice_share=1.5"),
@@ -48,3 +49,9 @@ def test_experiment_preset_runs_every_arm_with_the_powered_size():
     assert quick.arms == exp.arms and quick.seeds == 2 and quick.grpo_steps < exp.grpo_steps
     with pytest.raises(PerceptrlError, match="unknown preset"):
         DemoConfig.preset("nope")
+
+
+def test_kl_with_grpo_care_is_refused_before_any_work():
+    with pytest.raises(PerceptrlError, match="grpo_care"):
+        DemoConfig(kl_beta=0.04, arms=("grpo", "grpo_care"))
+    DemoConfig(kl_beta=0.04, arms=("grpo", "perception_r1"))

@@ -54,3 +54,14 @@ def test_invocations_add_up_and_restart_resets_them(tmp_path):
     assert R._record_invocation(out, None) == (10.0, 2.0)  # a report-only rerun adds nothing
     R._check_resume(DemoConfig(grpo_steps=7), out, resume=False)
     assert not (out / "invocations.json").exists()
+
+
+def test_a_folder_made_before_a_knob_existed_resumes_at_its_default_only(tmp_path):
+    old = DemoConfig(seeds=2).as_dict()
+    del old["kl_beta"]  # a run made before the KL knob: it ran without KL
+    out = tmp_path / "out"
+    (out / "runs" / "seed-0").mkdir(parents=True)
+    (out / "config.json").write_text(json.dumps(old))
+    R._check_resume(DemoConfig(seeds=2), out, resume=True)
+    with pytest.raises(PerceptrlError, match="other settings"):
+        R._check_resume(DemoConfig(seeds=2, kl_beta=0.04), out, resume=True)

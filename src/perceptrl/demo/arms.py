@@ -164,7 +164,7 @@ def train_overrides(cfg: DemoConfig, arm: str, seed: int, output_dir: str | os.P
         "trl.temperature": cfg.temperature,
         "trl.learning_rate": cfg.grpo_learning_rate,
         "trl.lr_scheduler_type": "constant",
-        "trl.beta": 0.0,
+        "trl.beta": cfg.kl_beta,
         "trl.use_cpu": True,
         "trl.bf16": False,
         "trl.logging_steps": 1,

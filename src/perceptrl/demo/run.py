@@ -182,6 +182,8 @@ def _check_resume(cfg: DemoConfig, out: Path, resume: bool) -> None:
         shutil.rmtree(out / "runs")
         (out / "invocations.json").unlink(missing_ok=True)
         return
+    if isinstance(old, dict):  # a knob added since that run was made: the folder ran at its default
+        old = {**DemoConfig().as_dict(), **old}
     if not isinstance(old, dict) or _settings_key(old) != _settings_key(cfg.as_dict()):
         raise PerceptrlError("this folder holds results of other settings; resuming would mix them",
                              where=str(path),

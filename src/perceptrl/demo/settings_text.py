@@ -14,7 +14,7 @@ def settings_lines(cfg) -> list[str]:
         "(TRL SFTTrainer, completion-only loss on the synthetic chains of thought).",
         f"- GRPO: {cfg.grpo_steps} steps × {cfg.prompts_per_step} prompts × {cfg.num_generations} rollouts, "
         f"lr {cfg.grpo_learning_rate:g}, temperature {cfg.temperature:g}, max {cfg.max_completion_length} tokens, "
-        f"no KL (Perception-R1), DAPO token-mean loss, clip 0.2/0.3; held-out evaluation every {cfg.eval_every} steps.",
+        f"{_kl(cfg)}, DAPO token-mean loss, clip 0.2/0.3; held-out evaluation every {cfg.eval_every} steps.",
         f"- Rewards: 0.9·accuracy + 0.1·format(strict) + repetition penalty; arms with perception add "
         f"{cfg.perception_weight:g}·perception (rules judge). Prompt template: {cfg.template}.",
         "- Full settings: `config.json`; raw numbers and every per-item final result: `results.json`; per-job "
@@ -25,3 +25,8 @@ def settings_lines(cfg) -> list[str]:
                         "(every bar one unit high, carried through; perceptrl.synth.teacher); verifier, annotations "
                         "and held-out set are the gold.")
     return lines
+
+
+def _kl(cfg) -> str:
+    beta = getattr(cfg, "kl_beta", 0.0)
+    return f"KL β {beta:g} to the warm start" if beta else "no KL (Perception-R1)"
