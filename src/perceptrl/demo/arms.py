@@ -23,7 +23,7 @@ method (docs/methods.md §3); :data:`ARMS` names every arm the experiment knows:
 
 All arms of a seed start from the same warm-started weights, see the same problems in the same
 order with the same seed and step count; only the arm's reward and method differ. A
-:class:`PeriodicEval` callback scores the policy on the held-out problems every ``eval_every``
+:class:`~perceptrl.demo.periodic_eval.PeriodicEval` callback scores the policy on the held-out problems every ``eval_every``
 steps, so every metric can be plotted per step.
 """
 
@@ -37,11 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
-
 from perceptrl.data.schema import Example
 from perceptrl.demo.config import DemoConfig
-from perceptrl.demo.evaluate import EvalResult, evaluate
 from perceptrl.errors import PerceptrlError
 
 logger = logging.getLogger(__name__)
@@ -94,28 +91,6 @@ def get_arm(name: str) -> Arm:
                              fix=f"choose from {', '.join(ARMS)}") from None
 
 _RECIPE = Path(__file__).resolve().parents[3] / "configs" / "demo_cpu.yaml"
-
-
-class PeriodicEval(TrainerCallback):
-    """Held-out evaluation every ``every`` optimizer steps and after the last one."""
-
-    def __init__(self, examples: Sequence[Example], processor: Any, cfg: DemoConfig,
-                 progress: Callable[[int], None] | None = None):
-        self.examples, self.processor, self.cfg = list(examples), processor, cfg
-        self.progress = progress
-        self.results: list[EvalResult] = []
-
-    def _eval(self, model: Any, step: int) -> None:
-        if self.results and self.results[-1].step == step:
-            return
-        self.results.append(evaluate(model, self.processor, self.examples, step=step,
-                                     max_new_tokens=self.cfg.max_completion_length, template=self.cfg.template))
-
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        if self.progress is not None:
-            self.progress(1)
-        if state.global_step % self.cfg.eval_every == 0 or state.global_step >= state.max_steps:
-            self._eval(model, state.global_step)
 
 
 def reward_terms(cfg: DemoConfig, arm: str, rm_model: str | None = None) -> list[dict[str, Any]]:
@@ -179,6 +154,7 @@ def run_arm(model: Any, processor: Any, train_examples: Sequence[Example], eval_
             cfg: DemoConfig, *, arm: str, seed: int, output_dir: str | os.PathLike,
             progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """GRPO for one arm; returns its log history and held-out evaluations (step > 0)."""
+    from perceptrl.demo.periodic_eval import PeriodicEval
     from perceptrl.train import load_train_config, train
 
     recipe = _RECIPE if _RECIPE.is_file() else None
