@@ -45,7 +45,7 @@ def test_overrides_load_as_a_train_config(tmp_path):
     assert [t["name"] for t in tcfg.rewards.terms][-1] == "perception"
 
 
-def test_kl_beta_reaches_trl_and_the_report_settings(tmp_path):
+def test_kl_beta_and_freeze_vision_reach_the_train_config_and_the_report(tmp_path):
     from perceptrl.demo.settings_text import settings_lines
 
     default = load_train_config(None, overrides=train_overrides(DemoConfig(), "grpo", 0, tmp_path / "a"))
@@ -53,6 +53,9 @@ def test_kl_beta_reaches_trl_and_the_report_settings(tmp_path):
     assert default.trl["beta"] == 0.0 and kl.trl["beta"] == 0.04
     assert any("no KL (Perception-R1)" in line for line in settings_lines(DemoConfig()))
     assert any("KL β 0.04 to the warm start" in line for line in settings_lines(DemoConfig(kl_beta=0.04)))
+    frozen = load_train_config(None, overrides=train_overrides(DemoConfig(freeze_vision=True), "grpo", 0, tmp_path / "c"))
+    assert frozen.model.freeze_vision_tower and not default.model.freeze_vision_tower
+    assert any("vision encoder frozen" in line for line in settings_lines(DemoConfig(freeze_vision=True)))
 
 
 @pytest.mark.parametrize("arm", ["vogue", "grpo_care"])

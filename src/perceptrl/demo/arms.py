@@ -122,6 +122,7 @@ def train_overrides(cfg: DemoConfig, arm: str, seed: int, output_dir: str | os.P
     """``key=value`` overrides of ``configs/demo_cpu.yaml`` for one arm (everything the demo relies on)."""
     values: dict[str, Any] = {
         "model.dtype": "float32",
+        "model.freeze_vision_tower": cfg.freeze_vision,
         "data.template": cfg.template,
         "data.validate": True,
         "rewards.preset": None,

@@ -35,6 +35,8 @@ class DemoConfig:
     grpo_learning_rate: float = option(5e-5, help='GRPO learning rate (Perception-R1: 1e-6 for a 7B model; a random-init tiny model needs far more, and >= 2e-4 degraded the warm start in both arms here, see docs/demo.md).')
     temperature: float = option(0.7, help="Sampling temperature of rollouts (Perception-R1: 1.0; at 1.0 the tiny model's samples are mostly noise and GRPO at lr >= 5e-4 collapsed both arms, see docs/demo.md).")
     kl_beta: float = option(0.0, help="KL coefficient to the warm start (TRL's beta; Perception-R1: 0, no KL). A positive value holds the policy near its warm start where the reward gives no signal (docs/demo.md, the fourth experiment).")
+    freeze_vision: bool = option(False, help="GRPO trains the language model and the merger only; the vision encoder keeps "
+                                 "its warm-start weights (model.freeze_vision_tower; Perception-R1 trains it).")
     max_completion_length: int = option(48, help='Longest response in tokens (a synthetic chain of thought is ~35 tokens with the demo tokenizer).')
     perception_weight: float = option(0.7, help='Weight of the perception reward in arm B (Perception-R1: 0.7, next to 0.9 accuracy + 0.1 format).')
     eval_every: int = option(10, help='Held-out evaluation every this many GRPO steps (and after the last).')

@@ -14,7 +14,7 @@ def settings_lines(cfg) -> list[str]:
         "(TRL SFTTrainer, completion-only loss on the synthetic chains of thought).",
         f"- GRPO: {cfg.grpo_steps} steps × {cfg.prompts_per_step} prompts × {cfg.num_generations} rollouts, "
         f"lr {cfg.grpo_learning_rate:g}, temperature {cfg.temperature:g}, max {cfg.max_completion_length} tokens, "
-        f"{_kl(cfg)}, DAPO token-mean loss, clip 0.2/0.3; held-out evaluation every {cfg.eval_every} steps.",
+        f"{_kl(cfg)}{_frozen(cfg)}, DAPO token-mean loss, clip 0.2/0.3; held-out evaluation every {cfg.eval_every} steps.",
         f"- Rewards: 0.9·accuracy + 0.1·format(strict) + repetition penalty; arms with perception add "
         f"{cfg.perception_weight:g}·perception (rules judge). Prompt template: {cfg.template}.",
         "- Full settings: `config.json`; raw numbers and every per-item final result: `results.json`; per-job "
@@ -30,3 +30,7 @@ def settings_lines(cfg) -> list[str]:
 def _kl(cfg) -> str:
     beta = getattr(cfg, "kl_beta", 0.0)
     return f"KL β {beta:g} to the warm start" if beta else "no KL (Perception-R1)"
+
+
+def _frozen(cfg) -> str:
+    return ", vision encoder frozen" if getattr(cfg, "freeze_vision", False) else ""

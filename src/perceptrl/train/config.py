@@ -48,6 +48,10 @@ class ModelConfig:
     lora_target_modules: Any = option("all-linear", help="Modules LoRA wraps: all-linear as in QLoRA (Dettmers "
                                       "et al. 2023; PEFT always leaves lm_head out); default or null = only "
                                       "the language model's attention and MLP projections (vision tower frozen).")
+    freeze_vision_tower: bool = option(False, help="Train the language model and the vision-to-language projector "
+                                       "(the merger) only; the vision encoder's weights stay as loaded (EasyR1 "
+                                       "worker.actor.model.freeze_vision_tower; Perception-R1 trains it). With LoRA the "
+                                       "base weights are frozen anyway.")
     load_in_4bit: bool = option(False, help="QLoRA: load the base model in 4 bit NF4 with bitsandbytes (Dettmers "
                                 "et al. 2023); needs a CUDA GPU, bitsandbytes and lora_r > 0.")
 

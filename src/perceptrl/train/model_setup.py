@@ -1,4 +1,5 @@
-"""The processor, the model (full, 4-bit QLoRA, or LoRA-wrapped) and the image pixel bounds for ``train``.
+"""The processor, the model (full, 4-bit QLoRA, or LoRA-wrapped; optionally with a frozen vision encoder) and
+the image pixel bounds for ``train``.
 
 The processor loads alone first (seconds) so the data is validated before the weights (minutes for 7B).
 """
@@ -96,3 +97,30 @@ def maybe_lora(cfg: TrainConfig, model: Any, seed: int) -> Any:
     if cfg.model.lora_target_modules not in (None, "default"):
         lora["target_modules"] = cfg.model.lora_target_modules
     return wrap_lora(model, lora)
+
+
+def vision_encoder(model: Any) -> Any:
+    """The vision encoder of a Qwen2-VL-style model (``model.visual`` or ``model.model.visual``), or ``None``."""
+    for owner in (model, getattr(model, "model", None)):
+        visual = getattr(owner, "visual", None) if owner is not None else None
+        if visual is not None:
+            return visual
+    return None
+
+
+def maybe_freeze_vision(cfg: TrainConfig, model: Any) -> int:
+    """With ``model.freeze_vision_tower``, stop gradients to the vision encoder's weights but not to its
+    merger (the projector into the language model's width). Returns the number of frozen parameters."""
+    if not cfg.model.freeze_vision_tower:
+        return 0
+    visual = vision_encoder(model)
+    if visual is None:
+        raise PerceptrlError(f"model.freeze_vision_tower: {type(model).__name__} has no vision encoder (.visual)",
+                             where=f"{cfg.source or '<config>'}: model.freeze_vision_tower",
+                             fix="use a Qwen2-VL / Qwen2.5-VL policy, or set model.freeze_vision_tower=false")
+    frozen = 0
+    for name, param in visual.named_parameters():
+        if not name.startswith("merger."):
+            param.requires_grad_(False)
+            frozen += param.numel()
+    return frozen

@@ -20,7 +20,8 @@ from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 from perceptrl.train.config import TRL_DEFAULTS, TrainConfig
 from perceptrl.train.inputs import check_annotations, check_rows_fill_a_batch, load_examples, validate_rows
-from perceptrl.train.model_setup import load_model, load_processor_for, maybe_lora, set_pixel_bounds
+from perceptrl.train.model_setup import (load_model, load_processor_for, maybe_freeze_vision, maybe_lora,
+                                         set_pixel_bounds)
 from perceptrl.train.summary import build_summary, print_summary, record_mixture
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def train(
     examples, mixture, processor = _prepare_data(cfg, args, train_examples, model, processor,
                                                  custom_rewards=reward_funcs is not None)
     model = load_model(cfg, model)
+    maybe_freeze_vision(cfg, model)
     setup = _reward_setup(cfg, reward_funcs, reward_weights)
     args.reward_weights = setup.weights
     model = maybe_lora(cfg, model, args.seed)
