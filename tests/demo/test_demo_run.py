@@ -65,3 +65,10 @@ def test_a_folder_made_before_a_knob_existed_resumes_at_its_default_only(tmp_pat
     R._check_resume(DemoConfig(seeds=2), out, resume=True)
     with pytest.raises(PerceptrlError, match="other settings"):
         R._check_resume(DemoConfig(seeds=2, kl_beta=0.04), out, resume=True)
+
+
+def test_a_warm_start_that_runs_alone_gets_the_spare_cores():
+    assert R.warm_start_threads(DemoConfig.quick()) == 2  # one seed, two workers
+    assert R.warm_start_threads(DemoConfig(seeds=3, workers=2)) == 1
+    assert R.warm_start_threads(DemoConfig(seeds=1, workers=1)) == 1
+    assert R.warm_start_threads(DemoConfig(seeds=2, workers=4)) == 2

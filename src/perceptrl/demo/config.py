@@ -116,7 +116,7 @@ class DemoConfig:
 
 
 #: ``--quick``: one seed, few steps, a small held-out set (<= 90 s on 2 cores; its numbers mean nothing).
-QUICK = dict(seeds=1, n_train=256, n_eval=24, sft_steps=80, grpo_steps=6, eval_every=3)
+QUICK = dict(seeds=1, n_train=256, n_eval=24, sft_steps=60, grpo_steps=6, eval_every=3)
 
 #: ``perceptrl experiment``: every arm, and the seeds and held-out size of the power calculation in
 #: docs/demo.md ("The experiment"); <= 60 min on 2 cores.
