@@ -96,6 +96,9 @@ def warm_start(model: Any, processor: Any, examples: Sequence[Example], cfg: War
             use_cpu=True,
             bf16=False,
             dataloader_num_workers=0,
+            # TRL's SFT default recomputes activations in the backward pass: memory a ~1.4 M-parameter
+            # model does not need, for ~20% of each step's time (measured)
+            gradient_checkpointing=False,
             disable_tqdm=True,
             max_length=None,
         )
