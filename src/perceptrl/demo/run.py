@@ -146,9 +146,9 @@ def arm_job(cfg: DemoConfig, seed: int, arm: str, seed_dir: str, q: Any = None) 
     import torch
 
     from perceptrl.demo.arms import run_arm
+    from perceptrl.models import load_vlm
 
     torch.set_num_threads(1)  # a worker that ran a two-thread warm start runs its arms on one thread
-    from perceptrl.models import load_vlm
 
     t0 = time.time()
     train, held_out = problems(cfg, seed)

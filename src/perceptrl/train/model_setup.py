@@ -101,11 +101,8 @@ def maybe_lora(cfg: TrainConfig, model: Any, seed: int) -> Any:
 
 def vision_encoder(model: Any) -> Any:
     """The vision encoder of a Qwen2-VL-style model (``model.visual`` or ``model.model.visual``), or ``None``."""
-    for owner in (model, getattr(model, "model", None)):
-        visual = getattr(owner, "visual", None) if owner is not None else None
-        if visual is not None:
-            return visual
-    return None
+    visual = getattr(model, "visual", None)
+    return visual if visual is not None else getattr(getattr(model, "model", None), "visual", None)
 
 
 def maybe_freeze_vision(cfg: TrainConfig, model: Any) -> int:
