@@ -26,6 +26,8 @@ def test_quick_preset_is_smaller_than_full():
     ("choice_share", 1.5, "choice_share=1.5"),
     ("shortcut", 0.9, "shortcut=0.9 > choice_share"),
     ("arms", ("grpo", "ppo"), "ppo"),
+    ("teacher_colors", ("red", "teal"), "teacher_colors ['red', 'teal']"),
+    ("teacher_colors", (), "teacher_colors []"),
 ])
 def test_bad_settings_raise_one_clear_error(field, value, needle):
     with pytest.raises(PerceptrlError) as e:

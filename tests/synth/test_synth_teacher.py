@@ -63,3 +63,16 @@ def test_teacher_refuses_other_kinds_and_bad_shares(charts):
         misread(shapes[0])
     with pytest.raises(PerceptrlError, match="share"):
         teacher_chains(charts, 1.5, seed=0)
+
+
+def test_teacher_chains_with_every_colour_misread_any_chart(charts):
+    from perceptrl.synth.draw import COLORS
+
+    out = teacher_chains(charts, 1.0, seed=0, colors=tuple(COLORS))
+    flipped = [ex for ex in out if ex.metadata.get("teacher_misread")]
+    assert {ex.metadata["scene"]["color"] for ex in flipped} - set(BIASED_COLORS)  # cool charts too
+    kept = [ex for ex in charts if ex.metadata.get("answer_format") != "choice"]
+    assert all(ex.metadata.get("teacher_misread") for ex in out if ex.metadata.get("answer_format") != "choice")
+    assert len([ex for ex in out if ex.metadata.get("answer_format") != "choice"]) == len(kept)
+    with pytest.raises(PerceptrlError, match="not bar colours"):
+        teacher_chains(charts, 0.5, seed=0, colors=("teal",))

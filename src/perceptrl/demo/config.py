@@ -24,6 +24,7 @@ class DemoConfig:
     choice_share: float = option(0.5, help='Share of problems (training and held-out) that are multiple choice: four options, a guess is right one time in four (perceptrl.synth.choices; docs/synth-world.md).')
     shortcut: float = option(0.0, help='Share of *training* problems whose distractors are impossible for the question, so the text alone gives the answer (the shortcut knob; a part of choice_share). Held-out problems never have it.')
     teacher_bias: float = option(0.0, help="Share of warm-colour training charts whose SFT chain the teacher misreads (every bar one unit high, carried through the arithmetic; perceptrl.synth.teacher). 0: the world's correct chains. A systematic perception error that RL can correct and that a difference question hides from the accuracy reward (docs/demo.md, the second experiment).")
+    teacher_colors: tuple[str, ...] = option(("red", "orange"), help="Bar colours the teacher misreads (perceptrl.synth.draw.COLORS). The default two warm ones tie the error to something the model sees; all five make it uniform, so correcting it on one chart is correcting it on every chart (docs/demo.md, the fifth experiment).")
     n_train: int = option(1024, help='Training problems per seed (SFT and GRPO draw from them).')
     n_eval: int = option(128, help='Held-out problems per seed (a different generator seed: never seen in training).')
     sft_steps: int = option(250, help="SFT warm-start steps (demo's own): fewer leave the format unlearnt, more leave RL little to do.")
@@ -97,6 +98,10 @@ class DemoConfig:
         if self.teacher_bias > 0 and tuple(self.kinds) != ("chart",):
             problems.append(f"teacher_bias={self.teacher_bias} with kinds {list(self.kinds)} (the teacher model "
                             "misreads charts only: kinds=['chart'])")
+        from perceptrl.synth.draw import COLORS
+
+        if bad := [c for c in self.teacher_colors if c not in COLORS] or not self.teacher_colors:
+            problems.append(f"teacher_colors {list(self.teacher_colors)} (one or more of {', '.join(sorted(COLORS))})")
         if bad := [k for k in self.kinds if k not in KINDS]:
             problems.append(f"kinds {bad} (choose from {', '.join(KINDS)})")
         from perceptrl.demo.arms import ARMS

@@ -16,10 +16,11 @@ from perceptrl.demo.power import paired_test
 from perceptrl.synth.teacher import BIASED_COLORS
 
 
-def chart_group(example) -> str:
-    """``warm/difference``, ``cool/sum``…: the colour group (misread by the teacher or not) and the question."""
+def chart_group(example, colors=BIASED_COLORS) -> str:
+    """``warm/difference``, ``cool/sum``…: the colour group and the question. "warm" names the colours
+    the teacher misreads (``colors``, the demo's ``teacher_colors``; by default the two warm ones)."""
     scene = example.metadata["scene"]
-    return ("warm" if scene.get("color") in BIASED_COLORS else "cool") + "/" + scene["op"]
+    return ("warm" if scene.get("color") in colors else "cool") + "/" + scene["op"]
 
 
 def _cells(evaluation: dict[str, Any], groups: dict[str, str]) -> dict[str, dict[str, list]]:
@@ -32,16 +33,17 @@ def _cells(evaluation: dict[str, Any], groups: dict[str, str]) -> dict[str, dict
 
 
 def by_group(held_out: dict[int, list], warm: dict[int, dict], finals: dict[tuple[int, str], dict],
-             arms: list[str]) -> dict[str, Any]:
+             arms: list[str], colors=BIASED_COLORS) -> dict[str, Any]:
     """Pooled over seeds: per group, answer and fact accuracy of the warm start and each arm's final
     evaluation; per arm, McNemar vs the warm start on the facts of warm-colour charts.
 
     ``held_out``: seed → held-out examples; ``warm``: seed → warm-start evaluation; ``finals``:
-    (seed, arm) → final evaluation (the ``EvalResult`` dicts of :mod:`perceptrl.demo.evaluate`)."""
+    (seed, arm) → final evaluation (the ``EvalResult`` dicts of :mod:`perceptrl.demo.evaluate`);
+    ``colors``: the teacher's colours (the "warm" group)."""
     rows: dict[str, dict[str, Any]] = {}
     pairs: dict[str, list[tuple[int, int]]] = {arm: [] for arm in arms}
     for seed, examples in held_out.items():
-        groups = {ex.id: chart_group(ex) for ex in examples}
+        groups = {ex.id: chart_group(ex, colors) for ex in examples}
         ws = _cells(warm[seed], groups)
         cells = [("warm_start", ws)] + [(a, _cells(finals[(seed, a)], groups)) for a in arms]
         for who, by_group_cells in cells:
@@ -65,7 +67,7 @@ def by_group(held_out: dict[int, list], warm: dict[int, dict], finals: dict[tupl
 def render(groups: dict[str, Any], arms: list[str]) -> list[str]:
     """Markdown lines: one table, group × (warm start, arms), answer / perception accuracy."""
     who = ["warm_start", *arms]
-    lines = ["## By chart group (warm colours: the teacher misread them; difference: a misreading is lucky)", "",
+    lines = ["## By chart group (warm: the colours the teacher misread, `teacher_colors`; difference: a misreading is lucky)", "",
              "Answer accuracy / perception accuracy, pooled over seeds; n: problems per cell.", "",
              "| group | n | " + " | ".join(who) + " |", "|---|---|" + "---|" * len(who)]
     for g, cols in groups["table"].items():

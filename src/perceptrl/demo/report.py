@@ -94,7 +94,10 @@ def _groups(run, seeds: list[int], arms: list[str]) -> dict[str, Any]:
 
     held_out = {s: problems(run.cfg, s)[1] for s in seeds}
     finals = {(s, a): run.arms[(s, a)]["evals"][-1] for s in seeds for a in arms}
-    return by_group(held_out, {s: run.warm[s]["eval"] for s in seeds}, finals, arms)
+    from perceptrl.synth.teacher import BIASED_COLORS
+
+    colors = tuple(getattr(run.cfg, "teacher_colors", BIASED_COLORS))
+    return by_group(held_out, {s: run.warm[s]["eval"] for s in seeds}, finals, arms, colors)
 
 
 def summarize(run) -> dict[str, Any]:

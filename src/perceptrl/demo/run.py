@@ -128,7 +128,7 @@ def _warm_start(cfg: DemoConfig, seed: int, seed_dir: str, q: Any) -> dict[str, 
     if cfg.teacher_bias > 0:
         from perceptrl.synth.teacher import teacher_chains
 
-        train = teacher_chains(train, cfg.teacher_bias, seed=seed)
+        train = teacher_chains(train, cfg.teacher_bias, seed=seed, colors=cfg.teacher_colors)
     model, history = warm_start(model, processor, train, ws, callbacks=[Tick()])
     path = Path(seed_dir) / "warmstart"
     model.save_pretrained(path)

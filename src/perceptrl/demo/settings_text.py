@@ -21,7 +21,9 @@ def settings_lines(cfg) -> list[str]:
         "logs and weights: `runs/seed-*/`.",
     ]
     if getattr(cfg, "teacher_bias", 0) > 0:
-        lines.insert(4, f"- Warm-start teacher: misreads each warm-colour chart with probability {cfg.teacher_bias:g} "
+        colors = list(getattr(cfg, "teacher_colors", ("red", "orange")))
+        which = "every chart" if len(colors) == 5 else f"each {'/'.join(colors)} chart"
+        lines.insert(4, f"- Warm-start teacher: misreads {which} with probability {cfg.teacher_bias:g} "
                         "(every bar one unit high, carried through; perceptrl.synth.teacher); verifier, annotations "
                         "and held-out set are the gold.")
     return lines

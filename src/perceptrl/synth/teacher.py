@@ -32,6 +32,7 @@ from perceptrl.data.schema import Example
 from perceptrl.errors import PerceptrlError
 from perceptrl.synth.charts import arithmetic
 from perceptrl.synth.choices import LETTERS
+from perceptrl.synth.draw import COLORS
 from perceptrl.synth.scene import format_cot
 
 BIASED_COLORS = ("red", "orange")  # two of the five bar colours: 40% of charts on average
@@ -63,17 +64,23 @@ def misread(example: Example) -> Example | None:
     return replace(example, metadata={**meta, "cot": format_cot(think, answer), "teacher_misread": True})
 
 
-def teacher_chains(examples: Sequence[Example], bias: float, *, seed: int) -> list[Example]:
-    """The SFT set as the biased teacher writes it: each chart in :data:`BIASED_COLORS` is misread
-    with probability ``bias`` (drawn per example from ``seed``); the rest keep their correct chains.
-    Misread multiple-choice problems without a matching option are left out."""
+def teacher_chains(examples: Sequence[Example], bias: float, *, seed: int,
+                   colors: Sequence[str] = BIASED_COLORS) -> list[Example]:
+    """The SFT set as the biased teacher writes it: each chart drawn in one of ``colors`` (default
+    :data:`BIASED_COLORS`) is misread with probability ``bias`` (drawn per example from ``seed``); the
+    rest keep their correct chains. Misread multiple-choice problems without a matching option are
+    left out. ``colors`` = every colour of :data:`perceptrl.synth.draw.COLORS` makes the error
+    uniform: nothing in the image tells the model which charts it misreads."""
     if not 0.0 <= bias <= 1.0:
         raise PerceptrlError(f"teacher_bias={bias} is not a share", where="teacher_chains", fix="pass 0 <= bias <= 1")
+    if bad := [c for c in colors if c not in COLORS]:
+        raise PerceptrlError(f"teacher colours {bad} are not bar colours", where="teacher_chains",
+                             fix=f"choose from {', '.join(sorted(COLORS))}")
     out = []
     for ex in examples:
         scene = ex.metadata.get("scene") or {}
         draw = random.Random(f"perceptrl.synth.teacher:{seed}:{ex.id}").random()
-        if bias > 0 and scene.get("color") in BIASED_COLORS and draw < bias:
+        if bias > 0 and scene.get("color") in colors and draw < bias:
             ex = misread(ex)
             if ex is None:
                 continue
