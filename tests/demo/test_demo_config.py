@@ -7,8 +7,8 @@ from perceptrl.errors import PerceptrlError
 
 
 def test_quick_preset_is_smaller_than_full():
-    full, quick = DemoConfig(), DemoConfig.quick()
-    assert quick.seeds == 1 and full.seeds >= 3
+    full, quick = DemoConfig.preset("demo"), DemoConfig.quick()
+    assert quick.seeds == 1 and full.seeds >= 2
     assert quick.grpo_steps < full.grpo_steps and quick.sft_steps < full.sft_steps
     full.check()
     quick.check()
@@ -47,6 +47,12 @@ def test_experiment_preset_runs_every_arm_with_the_powered_size():
     assert minimum_detectable_effect(exp.seeds * exp.n_eval, 0.3) <= 0.05
     demo = DemoConfig.preset("demo")
     assert demo.arms == ("grpo", "perception_r1")
+    # both presets run the same world (the fifth experiment's); only seeds and arms differ
+    from perceptrl.demo.config import WORLD
+
+    for key, value in WORLD.items():
+        assert getattr(demo, key) == getattr(exp, key) == value, key
+    assert DemoConfig().teacher_bias == 0 and DemoConfig().choice_share == 0.5  # the field defaults: the plain world
     quick = DemoConfig.preset("experiment", quick=True, seeds=2)
     assert quick.arms == exp.arms and quick.seeds == 2 and quick.grpo_steps < exp.grpo_steps
     with pytest.raises(PerceptrlError, match="unknown preset"):

@@ -16,7 +16,9 @@ from perceptrl.errors import PerceptrlError
 
 @dataclass
 class DemoConfig:
-    """Every knob of a demo / experiment run (defaults: the demo preset)."""
+    """Every knob of a demo / experiment run. The field defaults are the plain synthetic world (the
+    teacher's correct chains, half multiple choice); the ``demo`` and ``experiment`` presets
+    (:data:`DEMO`, :data:`EXPERIMENT`) run the fifth experiment's world on top of them."""
 
     seeds: int = option(3, help='Independent repetitions (tiny model init, data, SFT and GRPO sampling all change with the seed).')
     kinds: tuple[str, ...] = option(("chart",), help='Synthetic problem kinds (perceptrl.synth.KINDS): bar charts are what a tiny VLM learns to read in minutes.')
@@ -55,7 +57,7 @@ class DemoConfig:
     def preset(cls, name: str = "demo", *, quick: bool = False, **overrides) -> "DemoConfig":
         """``demo`` (the defaults: two arms, <= 10 min), ``experiment`` (every arm, powered, <= 60 min);
         ``quick`` shrinks either to a smoke run. ``overrides`` win over the preset."""
-        base = dict(EXPERIMENT) if name == "experiment" else {}
+        base = dict(EXPERIMENT) if name == "experiment" else dict(DEMO)
         if name not in ("demo", "experiment"):
             raise PerceptrlError(f"unknown preset {name!r}", where="DemoConfig.preset", fix="use demo or experiment")
         if quick:
@@ -123,12 +125,29 @@ class DemoConfig:
 #: ``--quick``: one seed, few steps, a small held-out set (<= 90 s on 2 cores; its numbers mean nothing).
 QUICK = dict(seeds=1, n_train=256, n_eval=24, sft_steps=60, grpo_steps=6, eval_every=3)
 
+#: The world in which RL itself works and the seed paper's question has an answer (docs/demo.md,
+#: "The fifth experiment"): a warm-start teacher that misreads every chart one unit high half the
+#: time (lucky on differences, wrong on sums), free-form answers only (the multiple-choice letter
+#: step stayed at chance), a warm start long enough to read, and a GRPO rate that does not undo it.
+WORLD = dict(
+    choice_share=0.0,
+    teacher_bias=0.5,
+    teacher_colors=("red", "blue", "green", "orange", "purple"),
+    sft_steps=600,
+    sft_learning_rate=2e-3,
+    grpo_learning_rate=2e-5,
+    grpo_steps=60,
+    n_eval=256,
+)
+
+#: ``perceptrl demo``: the two-arm question in that world, the seeds that fit in <= 10 min on 2 cores.
+DEMO = dict(WORLD, seeds=2)
+
 #: ``perceptrl experiment``: every arm, and the seeds and held-out size of the power calculation in
 #: docs/demo.md ("The experiment"); <= 60 min on 2 cores.
 EXPERIMENT = dict(
+    WORLD,
     seeds=5,
-    n_eval=256,
-    grpo_steps=60,
     arms=("grpo", "perception_r1", "papo", "vppo", "noisy_rollout", "perception_r1+papo", "perception_gate", "vogue",
           "grpo_care", "vision_sr1", "reward_model"),
 )
