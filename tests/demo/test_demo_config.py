@@ -47,11 +47,13 @@ def test_experiment_preset_runs_every_arm_with_the_powered_size():
     assert minimum_detectable_effect(exp.seeds * exp.n_eval, 0.3) <= 0.05
     demo = DemoConfig.preset("demo")
     assert demo.arms == ("grpo", "perception_r1")
-    # both presets run the same world (the fifth experiment's); only seeds and arms differ
+    # both presets run the fifth experiment's world; the demo has fewer seeds, arms and steps
     from perceptrl.demo.config import WORLD
 
     for key, value in WORLD.items():
-        assert getattr(demo, key) == getattr(exp, key) == value, key
+        assert getattr(exp, key) == value, key
+        if key not in ("sft_steps", "grpo_steps"):  # the demo trains less, to fit in 10 min
+            assert getattr(demo, key) == value, key
     assert DemoConfig().teacher_bias == 0 and DemoConfig().choice_share == 0.5  # the field defaults: the plain world
     quick = DemoConfig.preset("experiment", quick=True, seeds=2)
     assert quick.arms == exp.arms and quick.seeds == 2 and quick.grpo_steps < exp.grpo_steps
