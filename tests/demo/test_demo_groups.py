@@ -34,6 +34,8 @@ def test_by_group_pools_cells_and_tests_warm_facts():
 
 def test_teacher_colours_name_the_warm_group():
     exs = generate(40, seed=5, kinds=("chart",))
-    assert all(chart_group(e, ("red", "blue", "green", "orange", "purple")).startswith("warm/") for e in exs)
+    from perceptrl.synth.draw import COLORS
+
+    assert all(chart_group(e, tuple(COLORS)).startswith("warm/") for e in exs)
     blue = [chart_group(e, ("blue",)) for e in exs]
     assert all(g.startswith("warm/") == (e.metadata["scene"]["color"] == "blue") for g, e in zip(blue, exs))

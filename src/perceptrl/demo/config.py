@@ -102,7 +102,7 @@ class DemoConfig:
                             "misreads charts only: kinds=['chart'])")
         from perceptrl.synth.draw import COLORS
 
-        if bad := [c for c in self.teacher_colors if c not in COLORS] or not self.teacher_colors:
+        if not self.teacher_colors or any(c not in COLORS for c in self.teacher_colors):
             problems.append(f"teacher_colors {list(self.teacher_colors)} (one or more of {', '.join(sorted(COLORS))})")
         if bad := [k for k in self.kinds if k not in KINDS]:
             problems.append(f"kinds {bad} (choose from {', '.join(KINDS)})")

@@ -21,8 +21,11 @@ def settings_lines(cfg) -> list[str]:
         "logs and weights: `runs/seed-*/`.",
     ]
     if getattr(cfg, "teacher_bias", 0) > 0:
-        colors = list(getattr(cfg, "teacher_colors", ("red", "orange")))
-        which = "every chart" if len(colors) == 5 else f"each {'/'.join(colors)} chart"
+        from perceptrl.synth.draw import COLORS
+        from perceptrl.synth.teacher import BIASED_COLORS
+
+        colors = list(getattr(cfg, "teacher_colors", BIASED_COLORS))
+        which = "every chart" if set(colors) == set(COLORS) else f"each {'/'.join(colors)} chart"
         lines.insert(4, f"- Warm-start teacher: misreads {which} with probability {cfg.teacher_bias:g} "
                         "(every bar one unit high, carried through; perceptrl.synth.teacher); verifier, annotations "
                         "and held-out set are the gold.")
