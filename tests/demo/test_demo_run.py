@@ -72,3 +72,16 @@ def test_a_warm_start_that_runs_alone_gets_the_spare_cores():
     assert R.warm_start_threads(DemoConfig(seeds=3, workers=2)) == 1
     assert R.warm_start_threads(DemoConfig(seeds=1, workers=1)) == 1
     assert R.warm_start_threads(DemoConfig(seeds=2, workers=4)) == 2
+
+
+def test_the_progress_bar_redraws_once_a_minute_into_a_log_and_often_on_a_terminal(tmp_path):
+    import os
+
+    master, slave = os.openpty()
+    with os.fdopen(slave, "w") as tty, open(tmp_path / "log", "w") as log:
+        assert R.progress_interval(tty) == 0.1
+        assert R.progress_interval(log) == 60.0
+    os.close(master)
+    closed = open(tmp_path / "log")
+    closed.close()
+    assert R.progress_interval(closed) == 60.0

@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -213,6 +214,17 @@ def _load_done(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def progress_interval(stream=None) -> float:
+    """Seconds between progress-bar updates: tqdm's 0.1 on a terminal, one a minute otherwise.
+
+    A log file (``make demo > log``, CI) would otherwise get ten redraws a second for the whole run."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        return 0.1 if stream.isatty() else 60.0
+    except (AttributeError, ValueError):  # closed or file-less streams
+        return 60.0
+
+
 def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool = True,
              resume: bool = True, desc: str = "perceptrl demo", title: str | None = None) -> DemoRun:
     """Run every job (skipping finished ones when ``resume``) and write the report into ``out_dir``."""
@@ -232,7 +244,8 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, *, show_progress: bool
     (out / "config.json").write_text(json.dumps(cfg.as_dict(), indent=1))
 
     total = cfg.seeds * (cfg.sft_steps + len(cfg.arms) * cfg.grpo_steps)
-    bar = tqdm(total=total, desc=desc, unit="step", disable=not show_progress)
+    bar = tqdm(total=total, desc=desc, unit="step", disable=not show_progress,
+               mininterval=progress_interval())
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx,
                                                        initializer=_worker_init) as pool:
