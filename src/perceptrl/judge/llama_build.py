@@ -50,6 +50,22 @@ def _locked(name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def scratch_dir(parent: Path, prefix: str) -> Iterator[Path]:
+    """A temporary folder ``parent/prefix*`` for a build or download, deleted afterwards.
+
+    Call it holding the lock of that build or download: then any older ``prefix*`` folder was left by
+    a process that was killed mid-way (its 1 GB of chunks would otherwise stay in the cache for ever)
+    and is removed first."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(prefix + "*"):
+        if stale.is_dir():
+            log.info("removing %s, left by an interrupted run", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as tmp:
+        yield Path(tmp)
+
+
 def _run(cmd: list[str], *, what: str, fix: str, cwd: Path | None = None) -> None:
     log.info("%s: %s", what, " ".join(cmd))
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -106,10 +122,8 @@ def _build_server(target: Path) -> None:
         raise PerceptrlError("building llama-server needs cmake and a C++ compiler", where="PATH",
                              fix="apt-get install cmake ninja-build g++ (or pip install cmake ninja), "
                                  "or set $PERCEPTRL_LLAMA_SERVER to an existing llama-server binary")
-    target.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix="build-") as tmp:
-        tmp = Path(tmp)
+    with scratch_dir(target.parent, "build-llama-server-") as tmp:
         _pip_download([f"llama-cpp-python=={LLAMA_CPP_VERSION}"], tmp, sdist=True)
         sdists = sorted(tmp.glob(f"llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz"))
         if not sdists:

